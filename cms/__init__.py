@@ -1,0 +1,1 @@
+"""The CMS site: content models, content API, API keys and demo content."""

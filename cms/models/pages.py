@@ -1,0 +1,177 @@
+"""Page types of the site: home, sections and articles."""
+
+import math
+
+from django.db import models
+from django.utils.html import strip_tags
+from modelcluster.fields import ParentalManyToManyField
+from rest_framework import serializers
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.api import APIField
+from wagtail.fields import RichTextField, StreamField
+from wagtail.images.api.fields import ImageRenditionField
+from wagtail.models import Page
+from wagtail.search import index
+
+from cms.blocks import ArticleBodyBlock
+
+WORDS_PER_MINUTE = 230
+
+
+class TopicSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    bio = serializers.CharField()
+
+
+class TopicListField(serializers.Field):
+    def to_representation(self, value):
+        return TopicSerializer(value.all(), many=True).data
+
+
+HERO_RENDITIONS = {
+    "thumbnail": "fill-400x225",
+    "medium": "width-800",
+    "large": "width-1600",
+}
+
+
+class HeroRenditionsField(serializers.Field):
+    """Ready-made renditions of the hero image, so front-ends need no second call."""
+
+    def to_representation(self, image):
+        return {
+            name: ImageRenditionField(spec).to_representation(image)
+            for name, spec in HERO_RENDITIONS.items()
+        }
+
+
+class HomePage(Page):
+    intro = RichTextField(blank=True, features=["bold", "italic", "link"])
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    api_fields = [APIField("intro")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["cms.SectionPage"]
+    max_count_per_parent = 1
+
+
+class SectionPage(Page):
+    intro = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    search_fields = Page.search_fields + [index.SearchField("intro")]
+    api_fields = [APIField("intro")]
+
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["cms.ArticlePage"]
+
+
+class ArticlePage(Page):
+    standfirst = models.TextField(
+        help_text="One or two sentences that sum the article up."
+    )
+    body = StreamField(ArticleBodyBlock(), blank=True)
+    hero_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    topics = ParentalManyToManyField("cms.Topic", blank=True, related_name="articles")
+    author = models.ForeignKey(
+        "cms.Author",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="articles",
+    )
+    published_date = models.DateField(null=True, blank=True, db_index=True)
+    attribution = models.CharField(
+        max_length=255, blank=True, help_text="Who the content comes from."
+    )
+    source_url = models.URLField(blank=True, max_length=500)
+    external_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Identifier in the system this article was imported from.",
+    )
+
+    content_panels = Page.content_panels + [
+        FieldPanel("standfirst"),
+        FieldPanel("hero_image"),
+        FieldPanel("body"),
+        MultiFieldPanel(
+            [
+                FieldPanel("author"),
+                FieldPanel("topics"),
+                FieldPanel("published_date"),
+            ],
+            heading="Metadata",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("attribution"), FieldPanel("source_url")],
+            heading="Source",
+        ),
+    ]
+
+    search_fields = Page.search_fields + [
+        index.SearchField("standfirst"),
+        index.SearchField("body"),
+        index.RelatedFields("topics", [index.SearchField("name")]),
+        index.RelatedFields("author", [index.SearchField("name")]),
+        index.FilterField("published_date"),
+    ]
+
+    api_fields = [
+        APIField("standfirst"),
+        APIField("body"),
+        APIField("hero_image"),
+        APIField(
+            "hero_image_renditions",
+            serializer=HeroRenditionsField(source="hero_image"),
+        ),
+        APIField("topics", serializer=TopicListField()),
+        APIField("author", serializer=AuthorSerializer()),
+        APIField("published_date"),
+        APIField("reading_time", serializer=serializers.IntegerField()),
+        APIField("attribution"),
+        APIField("source_url"),
+        APIField("external_id"),
+    ]
+
+    parent_page_types = ["cms.SectionPage"]
+    subpage_types: list[str] = []
+
+    def body_text(self) -> str:
+        """The article's text without markup, for search, similarity and counts."""
+        parts: list[str] = []
+        for block in self.body:
+            if block.block_type == "paragraph":
+                parts.append(strip_tags(block.value.source))
+            elif block.block_type == "heading":
+                parts.append(str(block.value))
+            elif block.block_type == "quote":
+                parts.append(block.value["text"])
+            elif block.block_type == "image":
+                parts.append(block.value.get("caption") or "")
+        return "\n".join(part for part in parts if part)
+
+    @property
+    def word_count(self) -> int:
+        return len(f"{self.standfirst} {self.body_text()}".split())
+
+    @property
+    def reading_time(self) -> int:
+        """Minutes to read the article at an average adult reading speed."""
+        return max(1, math.ceil(self.word_count / WORDS_PER_MINUTE))

@@ -1,0 +1,1 @@
+"""Settings for the content engine, by environment (dev, test, production)."""

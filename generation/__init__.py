@@ -1,0 +1,1 @@
+"""AI drafting of articles and media for editors to approve."""

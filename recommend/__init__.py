@@ -1,0 +1,1 @@
+"""Implicit-feedback recommendations: readers, events, models and feeds."""
