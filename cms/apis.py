@@ -1,6 +1,6 @@
 """Project REST endpoints of the CMS app under /api/v1/."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ class TopicListApi(APIView):
     def get_required_scope(self) -> str | None:
         return content_read_scope()
 
+    @extend_schema_serializer(component_name="TopicWithCount")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField()
@@ -33,6 +34,7 @@ class ApiKeyCurrentApi(APIView):
 
     required_scope = None
 
+    @extend_schema_serializer(component_name="ApiKeyDescription")
     class OutputSerializer(serializers.Serializer):
         name = serializers.CharField()
         prefix = serializers.CharField()

@@ -2,7 +2,9 @@
 
 import logging
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware import common
 
 from cms.api_errors import error_response
 
@@ -42,5 +44,24 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not _is_api(request):
             return None
+        if isinstance(exception, Http404):
+            return error_response(status_code=404, message="No API endpoint here.")
+        if isinstance(exception, PermissionDenied):
+            return error_response(status_code=403, message="Permission denied.")
+        if isinstance(exception, SuspiciousOperation):
+            return error_response(status_code=400, message="Bad request.")
         logger.exception("Unhandled error on %s", request.path, exc_info=exception)
         return error_response(status_code=500, message="Internal server error.")
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's CommonMiddleware without slash-appending redirects under /api/v1/.
+
+    Project endpoints have no trailing slash; redirecting an unknown one would turn
+    a clear JSON 404 into a 301 (and a POST into a server error under DEBUG).
+    """
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        if request.path_info.startswith("/api/v1/"):
+            return False
+        return super().should_redirect_with_slash(request)

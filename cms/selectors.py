@@ -16,15 +16,19 @@ def pages_live_only(*, queryset: QuerySet) -> QuerySet:
 
     Live (published), inside no view restriction, already gone live and not yet
     expired. Expiry is checked here too because the scheduled unpublish only runs
-    every few minutes.
+    every few minutes. The out-of-window pages are excluded by id (few at any time)
+    so that the result can still be searched, which filters on indexed fields only.
     """
     now = timezone.now()
-    return (
-        queryset.live()
-        .public()
-        .filter(Q(go_live_at__isnull=True) | Q(go_live_at__lte=now))
-        .filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
+    out_of_window = list(
+        Page.objects.filter(live=True)
+        .filter(Q(go_live_at__gt=now) | Q(expire_at__lte=now))
+        .values_list("pk", flat=True)
     )
+    queryset = queryset.live().public()
+    if out_of_window:
+        queryset = queryset.exclude(pk__in=out_of_window)
+    return queryset
 
 
 def page_live_list() -> QuerySet:

@@ -144,6 +144,8 @@ def article_create(
     revision = article.save_revision()
     if publish:
         revision.publish()
+        # publish() saves a copy built from the revision: reload to see live=True.
+        article.refresh_from_db()
     return article
 
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: API clients, API keys and a clean shared cache."""
+"""Shared fixtures: API clients, API keys, a clean shared cache, a real worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from django.core.cache import caches
@@ -43,3 +49,56 @@ def keyed_client(make_api_key):
         return client
 
     return make
+
+
+def _database_url(settings_dict: dict) -> str:
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{user}{password}@{host}{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture
+def q_worker(transactional_db, settings):
+    """A real django-q2 cluster (`manage.py qcluster`) on the test database.
+
+    Yields once the cluster has reported itself, and stops it afterwards.
+    """
+    from django.db import connection
+    from django_q.status import Stat
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cms.settings.test",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "Q_WORKERS": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while not Stat.get_all():
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"qcluster exited: {process.stderr.read().decode()[-2000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError("qcluster did not report within 60 s")
+            time.sleep(0.25)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

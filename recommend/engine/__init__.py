@@ -1,0 +1,1 @@
+"""Pure numerical recommender core: matrices, training, evaluation, simulation."""

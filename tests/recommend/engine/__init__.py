@@ -1,0 +1,1 @@
+"""Tests for the Django-free recommender engine."""
