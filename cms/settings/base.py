@@ -224,3 +224,24 @@ LOGGING = {
         "django_tasks": {"level": "WARNING"},
     },
 }
+
+# Recommender. Event weights feed the reader x item matrix; a read's weight scales
+# with dwell seconds (value) up to RECOMMEND_READ_FULL_SECONDS; a dismissal removes
+# the pair from training and hides the item from that reader.
+RECOMMEND_EVENT_WEIGHTS = {
+    "view": 1.0,
+    "read": 2.0,
+    "like": 4.0,
+    "bookmark": 4.0,
+    "share": 5.0,
+    "dismiss": 0.0,
+}
+RECOMMEND_READ_FULL_SECONDS = env.float("RECOMMEND_READ_FULL_SECONDS", default=120.0)
+RECOMMEND_HALF_LIFE_DAYS = env.float("RECOMMEND_HALF_LIFE_DAYS", default=90.0)
+RECOMMEND_DEFAULT_ALGORITHM = env("RECOMMEND_DEFAULT_ALGORITHM", default="als")
+RECOMMEND_TRAIN_INTERVAL_MINUTES = env.int(
+    "RECOMMEND_TRAIN_INTERVAL_MINUTES", default=360
+)
+RECOMMEND_EVENTS_MAX_BATCH = 1000
+# Client clocks drift: an event up to this far in the future is still accepted.
+RECOMMEND_EVENTS_MAX_FUTURE_SECONDS = 300

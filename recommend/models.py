@@ -1,0 +1,107 @@
+"""Readers, their events, and the trained model versions that serve them."""
+
+from django.db import models
+from django.db.models import Q
+
+from recommend.engine.matrix import EVENT_TYPES
+
+
+class Reader(models.Model):
+    """A front-end's reader, known by the front-end's own id; created on first event."""
+
+    external_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Erasure deletes every event and keeps only this tombstone, so that a late
+    # event from a forgotten reader is refused rather than silently re-tracked.
+    erased = models.BooleanField(default=False)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Event(models.Model):
+    """One implicit-feedback signal: a reader did something with a page."""
+
+    class Type(models.TextChoices):
+        VIEW = "view"
+        READ = "read"
+        LIKE = "like"
+        BOOKMARK = "bookmark"
+        SHARE = "share"
+        DISMISS = "dismiss"
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="events")
+    page = models.ForeignKey(
+        "wagtailcore.Page", on_delete=models.CASCADE, related_name="+"
+    )
+    type = models.CharField(max_length=16, choices=Type.choices)
+    value = models.FloatField(default=1.0)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    # The client's id for the event: a retried batch is recognised and ignored.
+    event_id = models.CharField(max_length=128)
+    feed_id = models.CharField(max_length=64, blank=True, default="")
+    context = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader", "event_id"], name="event_unique_per_reader"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="event_occurred"),
+            models.Index(fields=["reader", "occurred_at"], name="event_reader_time"),
+            models.Index(fields=["page", "occurred_at"], name="event_page_time"),
+            models.Index(
+                fields=["feed_id"], name="event_feed", condition=~Q(feed_id="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id} {self.type} {self.page_id}"
+
+
+assert tuple(Event.Type.values) == EVENT_TYPES, "engine and model event types differ"
+
+
+class ModelVersion(models.Model):
+    """A trained recommender: what it learnt from, how good it is, where it lives."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training"
+        CANDIDATE = "candidate"
+        ACTIVE = "active"
+        RETIRED = "retired"
+        FAILED = "failed"
+
+    algorithm = models.CharField(max_length=32)
+    parameters = models.JSONField(default=dict, blank=True)
+    data_window_start = models.DateTimeField(null=True, blank=True)
+    data_window_end = models.DateTimeField(null=True, blank=True)
+    events_count = models.PositiveBigIntegerField(default=0)
+    readers_count = models.PositiveIntegerField(default=0)
+    items_count = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact = models.FileField(upload_to="recommend/models/", blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.TRAINING
+    )
+    error = models.TextField(blank=True)
+    training_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="active"),
+                name="model_version_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} #{self.pk} ({self.status})"

@@ -1,0 +1,1 @@
+"""Writes of the recommend app, one module per concern."""

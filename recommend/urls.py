@@ -1,0 +1,3 @@
+"""Project endpoints of the recommend app, mounted under /api/v1/."""
+
+urlpatterns: list = []
