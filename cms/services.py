@@ -2,7 +2,9 @@
 
 import datetime
 import io
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.files.images import ImageFile
 from django.db import transaction
@@ -40,11 +42,15 @@ def home_page_ensure() -> HomePage:
             placeholder.delete()
         home = root.add_child(instance=HomePage(title=HOME_TITLE, slug="home"))
         home.save_revision().publish()
+    # The default site answers on the admin's base URL, so html_url links work.
+    base_url = urlsplit(settings.WAGTAILADMIN_BASE_URL)
+    hostname = base_url.hostname or "localhost"
+    port = base_url.port or (443 if base_url.scheme == "https" else 80)
     site = Site.objects.filter(is_default_site=True).first()
     if site is None:
         Site.objects.create(
-            hostname="localhost",
-            port=80,
+            hostname=hostname,
+            port=port,
             root_page=home,
             is_default_site=True,
             site_name=HOME_TITLE,
@@ -52,6 +58,7 @@ def home_page_ensure() -> HomePage:
     elif site.root_page_id != home.pk:
         site.root_page = home
         site.site_name = HOME_TITLE
+        site.hostname, site.port = hostname, port
         site.save()
     return home
 

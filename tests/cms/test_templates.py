@@ -1,0 +1,32 @@
+"""The site's own pages render for a visitor (the CMS is headless, not blind)."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import ArticlePageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_section_and_article_pages_render():
+    # given
+    article = ArticlePageFactory(title="Rendered article", standfirst="Standfirst.")
+    section = article.get_parent()
+    client = Client()
+    # when
+    home = client.get("/")
+    section_page = client.get(section.url)
+    article_page = client.get(article.url)
+    # then
+    assert home.status_code == 200
+    assert section.title in home.content.decode()
+    assert "Rendered article" in section_page.content.decode()
+    body = article_page.content.decode()
+    assert article_page.status_code == 200
+    assert "<h2>A heading</h2>" in body
+    assert "Some words about the subject" in body
+
+
+def test_draft_article_is_not_served():
+    draft = ArticlePageFactory(title="Draft only", publish=False)
+    assert Client().get(draft.url or f"/{draft.slug}/").status_code == 404
