@@ -105,3 +105,27 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} #{self.pk} ({self.status})"
+
+
+class FeedImpression(models.Model):
+    """One served feed page: which items a reader was shown, under which feed id.
+
+    One row per response (the item ids in a list), written in buffered batches,
+    so that the hot path never inserts a row per item.
+    """
+
+    feed_id = models.CharField(max_length=64, unique=True)
+    reader = models.ForeignKey(
+        Reader, on_delete=models.CASCADE, null=True, related_name="impressions"
+    )
+    reader_external_id = models.CharField(max_length=255)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    page_ids = models.JSONField(default=list)
+    offset = models.PositiveIntegerField(default=0)
+    filters = models.JSONField(default=dict, blank=True)
+    served_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.feed_id

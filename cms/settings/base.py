@@ -245,3 +245,65 @@ RECOMMEND_TRAIN_INTERVAL_MINUTES = env.int(
 RECOMMEND_EVENTS_MAX_BATCH = 1000
 # Client clocks drift: an event up to this far in the future is still accepted.
 RECOMMEND_EVENTS_MAX_FUTURE_SECONDS = 300
+# Serving (feeds and similar items).
+# At most this many items of one topic in the first n of a feed (0 turns it off).
+RECOMMEND_FEED_MAX_PER_TOPIC = env.int("RECOMMEND_FEED_MAX_PER_TOPIC", default=4)
+# Freshness: a just-published item gains this much score, halving every half-life.
+RECOMMEND_FRESHNESS_WEIGHT = env.float("RECOMMEND_FRESHNESS_WEIGHT", default=0.05)
+RECOMMEND_FRESHNESS_HALF_LIFE_DAYS = env.float(
+    "RECOMMEND_FRESHNESS_HALF_LIFE_DAYS", default=14.0
+)
+# Trending for unknown readers: events of the last N days, halving every half-life.
+RECOMMEND_TRENDING_DAYS = env.int("RECOMMEND_TRENDING_DAYS", default=14)
+RECOMMEND_TRENDING_HALF_LIFE_DAYS = env.float(
+    "RECOMMEND_TRENDING_HALF_LIFE_DAYS", default=3.0
+)
+RECOMMEND_TRENDING_CACHE_SECONDS = 60
+# How often a process looks at the shared version stamps (model, live content).
+RECOMMEND_STAMP_CHECK_SECONDS = env.float("RECOMMEND_STAMP_CHECK_SECONDS", default=1.0)
+# Impressions are buffered per process and written in one insert.
+RECOMMEND_IMPRESSIONS_FLUSH_SECONDS = 5.0
+RECOMMEND_IMPRESSIONS_FLUSH_SIZE = 50
+# A reader's most recent events considered when serving (seen filter, fold-in).
+RECOMMEND_HISTORY_LIMIT = 500
+
+# AI generation. "composer" (text) and "cover" (image) run offline; "openai_compatible"
+# talks to any OpenAI-compatible server (OpenAI, Azure, vLLM, Ollama, llama.cpp) at
+# OPENAI_BASE_URL (empty: api.openai.com). GENERATION_IMAGE_PROVIDER may also be "none".
+GENERATION_TEXT_PROVIDER = env("GENERATION_TEXT_PROVIDER", default="composer")
+GENERATION_IMAGE_PROVIDER = env("GENERATION_IMAGE_PROVIDER", default="cover")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+GENERATION_MODEL = env("GENERATION_MODEL", default="gpt-4o-mini")
+GENERATION_IMAGE_MODEL = env("GENERATION_IMAGE_MODEL", default="gpt-image-1")
+GENERATION_IMAGE_SIZE = env("GENERATION_IMAGE_SIZE", default="1536x1024")
+# One model call may take GENERATION_TIMEOUT_SECONDS and is tried 1 + MAX_RETRIES
+# times with exponential backoff; text plus image stays well below Q_CLUSTER timeout.
+GENERATION_TIMEOUT_SECONDS = env.float("GENERATION_TIMEOUT_SECONDS", default=60.0)
+GENERATION_IMAGE_TIMEOUT_SECONDS = env.float(
+    "GENERATION_IMAGE_TIMEOUT_SECONDS", default=120.0
+)
+GENERATION_MAX_RETRIES = env.int("GENERATION_MAX_RETRIES", default=3)
+GENERATION_RETRY_BACKOFF_SECONDS = env.float(
+    "GENERATION_RETRY_BACKOFF_SECONDS", default=1.0
+)
+# Whole-pipeline attempts of one job before it ends "failed".
+GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
+# Model tokens (in + out) all jobs may use per UTC day; 0 means no limit.
+GENERATION_DAILY_TOKEN_BUDGET = env.int(
+    "GENERATION_DAILY_TOKEN_BUDGET", default=1_000_000
+)
+GENERATION_COST_PER_1K_INPUT_TOKENS = env.float(
+    "GENERATION_COST_PER_1K_INPUT_TOKENS", default=0.0
+)
+GENERATION_COST_PER_1K_OUTPUT_TOKENS = env.float(
+    "GENERATION_COST_PER_1K_OUTPUT_TOKENS", default=0.0
+)
+GENERATION_COST_PER_IMAGE = env.float("GENERATION_COST_PER_IMAGE", default=0.0)
+# A draft whose TF-IDF cosine to an existing article reaches this is flagged.
+GENERATION_NEAR_DUPLICATE_THRESHOLD = env.float(
+    "GENERATION_NEAR_DUPLICATE_THRESHOLD", default=0.8
+)
+GENERATION_MIN_WORDS = env.int("GENERATION_MIN_WORDS", default=150)
+GENERATION_MAX_WORDS = env.int("GENERATION_MAX_WORDS", default=3000)
+GENERATION_MAX_SOURCES = env.int("GENERATION_MAX_SOURCES", default=5)

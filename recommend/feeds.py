@@ -1,0 +1,356 @@
+"""Personalised feeds and similar items, scored over every live item at once."""
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from recommend.catalogue import Catalogue
+from recommend.engine.coldstart import als_fold_in
+from recommend.engine.matrix import EVENT_CODES, event_codes, event_weights
+from recommend.engine.rerank import diversify, freshness_boost
+from recommend.impressions import impression_record
+from recommend.models import Event, FeedImpression, Reader
+from recommend.serving import ServingState, serving_state
+from recommend.trending import trending_scores
+
+DISMISS = EVENT_CODES["dismiss"]
+
+
+class FeedFilterError(ValueError):
+    """A filter names something that does not exist (unknown topic, section...)."""
+
+
+@dataclass
+class ReaderHistory:
+    reader_pk: int | None
+    erased: bool
+    page_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    codes: np.ndarray = field(default_factory=lambda: np.empty(0, np.int8))
+    values: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    timestamps: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
+
+
+@dataclass
+class FeedItem:
+    id: int
+    title: str
+    url: str
+    topics: list[dict]
+    score: float
+    reason: str
+
+
+@dataclass
+class Feed:
+    feed_id: str
+    reader: str
+    model_version: int | None
+    strategy: str
+    items: list[FeedItem]
+
+
+def reader_history(*, external_id: str) -> ReaderHistory:
+    """The reader's latest events in one query (none for an unknown reader)."""
+    reader = Reader.objects.filter(external_id=external_id).values("pk", "erased")
+    reader = reader.first()
+    if reader is None:
+        return ReaderHistory(reader_pk=None, erased=False)
+    if reader["erased"]:
+        return ReaderHistory(reader_pk=reader["pk"], erased=True)
+    rows = list(
+        Event.objects.filter(reader_id=reader["pk"])
+        .order_by("-occurred_at")
+        .values_list("page_id", "type", "value", "occurred_at")[
+            : settings.RECOMMEND_HISTORY_LIMIT
+        ]
+    )
+    return ReaderHistory(
+        reader_pk=reader["pk"],
+        erased=False,
+        page_ids=np.array([row[0] for row in rows], dtype=np.int64),
+        codes=event_codes(np.array([row[1] for row in rows], dtype=object)),
+        values=np.array([row[2] for row in rows], dtype=np.float32),
+        timestamps=np.array([row[3].timestamp() for row in rows], dtype=np.float64),
+    )
+
+
+def _filter_mask(
+    catalogue: Catalogue, *, section: str | None, topic: str | None, locale: str | None
+) -> np.ndarray:
+    mask = np.ones(len(catalogue), dtype=bool)
+    if topic:
+        column = catalogue.topic_column(topic)
+        if column < 0:
+            raise FeedFilterError(f"Unknown topic '{topic}'.")
+        mask &= np.asarray(
+            catalogue.item_topics[:, column].todense(), dtype=bool
+        ).ravel()
+    if section:
+        from wagtail.models import Page
+
+        section_pk = (
+            Page.objects.filter(slug=section, depth=3).values_list("pk", flat=True)
+        ).first()
+        if section_pk is None:
+            raise FeedFilterError(f"Unknown section '{section}'.")
+        mask &= catalogue.section_ids == section_pk
+    if locale:
+        mask &= catalogue.locales == locale
+    return mask
+
+
+def _history_weights(history: ReaderHistory, rows: np.ndarray) -> tuple:
+    """Decayed weights per catalogue row of the reader's positive events."""
+    positive = (rows >= 0) & (history.codes != DISMISS)
+    weight = event_weights(
+        history.codes[positive],
+        history.values[positive],
+        weights=settings.RECOMMEND_EVENT_WEIGHTS,
+        read_full_seconds=settings.RECOMMEND_READ_FULL_SECONDS,
+    )
+    age_days = (time.time() - history.timestamps[positive]) / 86_400.0
+    weight *= 0.5 ** (np.maximum(age_days, 0) / settings.RECOMMEND_HALF_LIFE_DAYS)
+    unique_rows, inverse = np.unique(rows[positive], return_inverse=True)
+    summed = np.zeros(len(unique_rows), dtype=np.float64)
+    np.add.at(summed, inverse, weight)
+    return unique_rows, summed
+
+
+def _personal_scores(
+    state: ServingState, history: ReaderHistory, rows: np.ndarray
+) -> np.ndarray | None:
+    """Model scores for every live item, or None when the model cannot help."""
+    model = state.model
+    if model is None:
+        return None
+    history_rows, history_weights = _history_weights(history, rows)
+    if len(history_rows) == 0:
+        return None
+    if state.factor_based:
+        reader_row = state.reader_row(history.reader_pk)
+        newer = history.timestamps.max() > state.trained_until
+        if reader_row >= 0 and not newer and model.user_factors is not None:
+            vector = model.user_factors[reader_row]
+        else:
+            # Fold in events the model has not seen (new reader or new clicks).
+            params = model.params
+            vector = als_fold_in(
+                item_factors=state.item_factors,
+                columns=history_rows,
+                weights=history_weights,
+                regularization=float(params.get("regularization", 0.05)),
+                alpha=float(params.get("alpha", 2.0)),
+                gram=state.gram,
+            )
+        return state.item_factors @ vector
+    if model.similarity is not None:
+        columns = state.model_columns[history_rows]
+        known = columns >= 0
+        profile = np.zeros(model.n_items, dtype=np.float32)
+        profile[columns[known]] = history_weights[known]
+        model_scores = np.asarray(model.similarity.T @ profile).ravel()
+        scores = np.zeros(len(state.catalogue), dtype=np.float32)
+        present = state.model_columns >= 0
+        scores[present] = model_scores[state.model_columns[present]]
+        return scores
+    return None
+
+
+def _rank(scores: np.ndarray, *, count: int, item_ids: np.ndarray) -> np.ndarray:
+    """Rows of the best `count` finite scores, best first, ties by item id."""
+    valid = np.flatnonzero(np.isfinite(scores))
+    if len(valid) == 0:
+        return valid
+    count = min(count, len(valid))
+    if count < len(valid):
+        top = valid[np.argpartition(-scores[valid], count - 1)[:count]]
+    else:
+        top = valid
+    order = np.lexsort((item_ids[top], -scores[top]))
+    return top[order]
+
+
+def _topic_list(catalogue: Catalogue, row: int) -> list[dict]:
+    return [
+        {
+            "id": int(catalogue.topic_ids[column]),
+            "slug": catalogue.topic_slugs[column],
+            "name": catalogue.topic_names[column],
+        }
+        for column in catalogue.item_topic_columns(row)
+    ]
+
+
+def _reasons(
+    state: ServingState,
+    rows: np.ndarray,
+    *,
+    strategy: str,
+    history_rows: np.ndarray,
+    topic: str | None,
+) -> list[str]:
+    catalogue = state.catalogue
+    reasons = []
+    anchors = None
+    if strategy == "personal" and len(history_rows):
+        if state.factor_based:
+            anchor_vectors = (
+                state.item_factors[history_rows]
+                / state.item_norms[history_rows, np.newaxis]
+            )
+            target = state.item_factors[rows] / state.item_norms[rows, np.newaxis]
+            anchors = history_rows[np.argmax(target @ anchor_vectors.T, axis=1)]
+        else:
+            anchors = np.full(len(rows), history_rows[0])
+    newest = state.trained_until
+    for position, row in enumerate(rows.tolist()):
+        columns = catalogue.item_topic_columns(row)
+        topic_name = catalogue.topic_names[columns[0]] if columns else "the news"
+        if topic:
+            column = catalogue.topic_column(topic)
+            topic_name = catalogue.topic_names[column]
+        is_new = state.model is not None and catalogue.published[row] > newest
+        if state.model_columns is not None and state.model_columns[row] < 0:
+            is_new = True
+        if is_new and strategy == "personal":
+            reasons.append(f"New in {topic_name}")
+        elif anchors is not None:
+            reasons.append(f"Because you read “{catalogue.titles[anchors[position]]}”")
+        else:
+            reasons.append(f"Popular in {topic_name}")
+    return reasons
+
+
+def feed_for_reader(
+    *,
+    external_id: str,
+    n: int = 20,
+    offset: int = 0,
+    section: str | None = None,
+    topic: str | None = None,
+    locale: str | None = None,
+) -> Feed:
+    """A ranked page of live articles for a reader, with a reason for each."""
+    state = serving_state()
+    catalogue = state.catalogue
+    mask = _filter_mask(catalogue, section=section, topic=topic, locale=locale)
+    history = reader_history(external_id=external_id)
+    rows = catalogue.positions(history.page_ids)
+    scores = None if history.erased else _personal_scores(state, history, rows)
+    strategy = "personal"
+    if scores is None:
+        strategy = "trending"
+        scores = trending_scores(catalogue).copy()
+    scores = scores.astype(np.float32, copy=True)
+    scores += freshness_boost(
+        published=catalogue.published,
+        now=time.time(),
+        half_life_days=settings.RECOMMEND_FRESHNESS_HALF_LIFE_DAYS,
+        weight=settings.RECOMMEND_FRESHNESS_WEIGHT,
+    )
+    seen = rows[rows >= 0]
+    scores[seen] = -np.inf
+    scores[~mask] = -np.inf
+    window = offset + n
+    ranked = _rank(scores, count=window * 3 + 50, item_ids=catalogue.item_ids)
+    ranked = diversify(
+        ranked=ranked,
+        item_topics=catalogue.item_topics,
+        max_per_topic=settings.RECOMMEND_FEED_MAX_PER_TOPIC if not topic else 0,
+        window=window,
+    )
+    page = ranked[offset:window]
+    history_rows = np.unique(rows[(rows >= 0) & (history.codes != DISMISS)])
+    reasons = _reasons(
+        state, page, strategy=strategy, history_rows=history_rows, topic=topic
+    )
+    feed = Feed(
+        feed_id=uuid.uuid4().hex,
+        reader=external_id,
+        model_version=state.model_version_id if strategy == "personal" else None,
+        strategy=strategy,
+        items=[
+            FeedItem(
+                id=int(catalogue.item_ids[row]),
+                title=catalogue.titles[row],
+                url=catalogue.urls[row],
+                topics=_topic_list(catalogue, row),
+                score=round(float(scores[row]), 4),
+                reason=reason,
+            )
+            for row, reason in zip(page.tolist(), reasons, strict=True)
+        ],
+    )
+    impression_record(
+        FeedImpression(
+            feed_id=feed.feed_id,
+            reader_id=history.reader_pk,
+            reader_external_id=external_id,
+            model_version_id=feed.model_version,
+            page_ids=[item.id for item in feed.items],
+            offset=offset,
+            filters={
+                key: value
+                for key, value in (
+                    ("section", section),
+                    ("topic", topic),
+                    ("locale", locale),
+                )
+                if value
+            },
+            served_at=timezone.now(),
+        )
+    )
+    return feed
+
+
+@dataclass
+class SimilarItem:
+    id: int
+    title: str
+    url: str
+    topics: list[dict]
+    score: float
+
+
+def similar_items(*, page_id: int, n: int = 10) -> list[SimilarItem] | None:
+    """Live items most like a live page (None if the page is not live)."""
+    state = serving_state()
+    catalogue = state.catalogue
+    row = int(catalogue.positions(np.array([page_id]))[0])
+    if row < 0:
+        return None
+    model = state.model
+    if state.factor_based:
+        target = state.item_factors[row] / state.item_norms[row]
+        scores = (state.item_factors @ target) / state.item_norms
+    elif (
+        model is not None
+        and model.similarity is not None
+        and (state.model_columns[row] >= 0)
+    ):
+        similarity_row = model.similarity[state.model_columns[row]]
+        model_scores = np.asarray(similarity_row.todense()).ravel()
+        scores = np.zeros(len(catalogue), dtype=np.float32)
+        present = state.model_columns >= 0
+        scores[present] = model_scores[state.model_columns[present]]
+    else:
+        text = catalogue.text_index.matrix
+        scores = np.asarray((text @ text[row].T).todense()).ravel()
+    scores = scores.astype(np.float32, copy=True)
+    scores[row] = -np.inf
+    ranked = _rank(scores, count=n, item_ids=catalogue.item_ids)
+    return [
+        SimilarItem(
+            id=int(catalogue.item_ids[other]),
+            title=catalogue.titles[other],
+            url=catalogue.urls[other],
+            topics=_topic_list(catalogue, other),
+            score=round(float(scores[other]), 4),
+        )
+        for other in ranked.tolist()
+    ]

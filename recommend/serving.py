@@ -1,0 +1,172 @@
+"""Per-process serving state: the active model aligned to the live catalogue.
+
+Each web process holds one `ServingState` (catalogue + model + item factors for
+every live item, new ones included). It is rebuilt only when a shared version
+stamp moves (a publish, an unpublish, a promotion) and is swapped in atomically:
+requests read whichever state object they picked up, training never blocks them.
+The stamps are looked at most every RECOMMEND_STAMP_CHECK_SECONDS, so a request
+normally costs no cache or database round trip for the model.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import caches
+
+from cms.selectors import live_content_version
+from recommend.catalogue import Catalogue, catalogue_build
+from recommend.engine.coldstart import content_item_factors, item_gram
+from recommend.engine.train import TrainedModel
+from recommend.models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+MODEL_VERSION_STAMP_KEY = "recommend:model-version"
+
+
+@dataclass
+class ServingState:
+    live_version: object
+    model_stamp: object
+    catalogue: Catalogue
+    model_version_id: int | None = None
+    model: TrainedModel | None = None
+    trained_until: float = 0.0  # unix seconds of the newest event trained on
+    # Row-aligned with the catalogue:
+    model_columns: np.ndarray | None = None  # model column per item, -1 if new
+    item_factors: np.ndarray | None = None  # als/bpr factors incl. new items
+    item_norms: np.ndarray | None = None
+    gram: np.ndarray | None = None
+    reader_ids: np.ndarray | None = None  # sorted Reader pks known to the model
+
+    @property
+    def factor_based(self) -> bool:
+        return self.item_factors is not None
+
+    def reader_row(self, reader_pk: int | None) -> int:
+        if reader_pk is None or self.reader_ids is None or len(self.reader_ids) == 0:
+            return -1
+        row = int(np.searchsorted(self.reader_ids, reader_pk))
+        if row < len(self.reader_ids) and self.reader_ids[row] == reader_pk:
+            return row
+        return -1
+
+
+def model_stamp() -> object:
+    return caches["shared"].get(MODEL_VERSION_STAMP_KEY)
+
+
+def _load_active_model() -> tuple[ModelVersion | None, TrainedModel | None]:
+    version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    if version is None or not version.artifact:
+        return version, None
+    try:
+        with version.artifact.open("rb") as artifact:
+            return version, TrainedModel.load(artifact)
+    except Exception:
+        # A missing or corrupt artifact must not take feeds down: serve trending.
+        logger.exception("Cannot load model version %s; serving trending", version.pk)
+        return version, None
+
+
+def _align(state: ServingState, model: TrainedModel) -> None:
+    catalogue = state.catalogue
+    model_item_ids = np.asarray(model.item_ids, dtype=np.int64)
+    order = np.argsort(model_item_ids)
+    positions = np.searchsorted(model_item_ids[order], catalogue.item_ids)
+    clipped = np.minimum(positions, max(len(model_item_ids) - 1, 0))
+    found = (
+        (model_item_ids[order][clipped] == catalogue.item_ids)
+        if len(model_item_ids)
+        else np.zeros(len(catalogue), dtype=bool)
+    )
+    state.model_columns = np.where(found, order[clipped], -1)
+    state.reader_ids = np.asarray(model.reader_ids, dtype=np.int64)
+    if model.item_factors is None:
+        return
+    factors = np.zeros((len(catalogue), model.item_factors.shape[1]), dtype=np.float32)
+    factors[found] = model.item_factors[state.model_columns[found]]
+    new_rows = np.flatnonzero(~found)
+    known_rows = np.flatnonzero(found)
+    if len(new_rows):
+        # Items published after training get a place from their content at once.
+        text = catalogue.text_index.matrix
+        factors[new_rows] = content_item_factors(
+            new_features=text[new_rows],
+            known_features=text[known_rows],
+            known_factors=factors[known_rows],
+        )
+    state.item_factors = factors
+    norms = np.linalg.norm(factors, axis=1)
+    norms[norms == 0] = 1.0
+    state.item_norms = norms
+    state.gram = item_gram(model.item_factors)
+
+
+def serving_state_build(*, live_version: object, stamp: object) -> ServingState:
+    state = ServingState(
+        live_version=live_version, model_stamp=stamp, catalogue=catalogue_build()
+    )
+    version, model = _load_active_model()
+    if model is not None and version is not None:
+        state.model_version_id = version.pk
+        state.model = model
+        end = version.data_window_end or version.created_at
+        state.trained_until = end.timestamp()
+        _align(state, model)
+    return state
+
+
+class _Holder:
+    """One state per process; rebuilt under a lock, read without one."""
+
+    def __init__(self) -> None:
+        self.state: ServingState | None = None
+        self.checked_at = 0.0
+        self.lock = threading.Lock()
+
+    def current(self) -> ServingState:
+        state = self.state
+        interval = settings.RECOMMEND_STAMP_CHECK_SECONDS
+        if state is not None and time.monotonic() - self.checked_at < interval:
+            return state
+        live_version, stamp = live_content_version(), model_stamp()
+        if (
+            state is not None
+            and state.live_version == live_version
+            and state.model_stamp == stamp
+        ):
+            self.checked_at = time.monotonic()
+            return state
+        with self.lock:
+            state = self.state
+            if (
+                state is None
+                or state.live_version != live_version
+                or state.model_stamp != stamp
+            ):
+                state = serving_state_build(live_version=live_version, stamp=stamp)
+                self.state = state
+            self.checked_at = time.monotonic()
+            return state
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state = None
+            self.checked_at = 0.0
+
+
+_holder = _Holder()
+
+
+def serving_state() -> ServingState:
+    return _holder.current()
+
+
+def serving_state_reset() -> None:
+    """Forget the state (tests; a process that must reload now)."""
+    _holder.reset()
