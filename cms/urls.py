@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1_patterns, "api-v1"))),
     # Other apps' endpoints, named by string so that cms imports neither app.
     path("api/v1/", include("recommend.urls")),
+    path("api/v1/", include("recommend.feed_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -40,4 +41,7 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-urlpatterns += [path("", include(wagtail_urls))]
+urlpatterns += [
+    path("demo/", include("recommend.demo_urls")),
+    path("", include(wagtail_urls)),
+]

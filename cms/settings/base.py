@@ -307,3 +307,5 @@ GENERATION_NEAR_DUPLICATE_THRESHOLD = env.float(
 GENERATION_MIN_WORDS = env.int("GENERATION_MIN_WORDS", default=150)
 GENERATION_MAX_WORDS = env.int("GENERATION_MAX_WORDS", default=3000)
 GENERATION_MAX_SOURCES = env.int("GENERATION_MAX_SOURCES", default=5)
+# The reader demo page at /demo/ hands the browser a feed:read + events:write key.
+RECOMMEND_DEMO_PAGE = env.bool("RECOMMEND_DEMO_PAGE", default=DEBUG)

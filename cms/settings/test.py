@@ -24,3 +24,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             ),
         )
     }
+RECOMMEND_DEMO_PAGE = True
