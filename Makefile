@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install setup clean
+.PHONY: run test lint install setup clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,17 @@ run: setup
 	@echo "Serving on http://127.0.0.1:8000  (admin: /admin/, API docs: /api/docs/). Ctrl-C stops."
 	$(BIN)/honcho start -f Procfile
 
+# Browser tests drive Debian's Chromium (Playwright never downloads a browser).
+# Installed when missing and we may (root); otherwise those tests skip with a reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| echo "chromium not installed: browser tests will be skipped"; }
+
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:

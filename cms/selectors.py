@@ -1,5 +1,7 @@
 """The one source of live content that every public surface reads from."""
 
+import uuid
+
 from django.core.cache import caches
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -39,9 +41,11 @@ def article_live_list() -> QuerySet:
     return pages_live_only(queryset=ArticlePage.objects.all())
 
 
-def live_content_version() -> int:
-    """A stamp shared by every process, bumped whenever live content changes."""
-    return caches["shared"].get_or_set(LIVE_VERSION_KEY, 1, timeout=None)
+def live_content_version() -> str:
+    """A stamp shared by every process, replaced whenever live content changes."""
+    return caches["shared"].get_or_set(
+        LIVE_VERSION_KEY, lambda: uuid.uuid4().hex, timeout=None
+    )
 
 
 def article_live_ids() -> frozenset[int]:

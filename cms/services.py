@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db import transaction
 from django.utils.html import escape
 from django.utils.text import slugify
 from wagtail.images import get_image_model
-from wagtail.models import Page, Site
+from wagtail.models import Locale, Page, Site
 from wagtail.rich_text import RichText
 
 from cms.covers import cover_render
@@ -21,14 +22,15 @@ from cms.selectors import LIVE_VERSION_KEY
 HOME_TITLE = "The Daily Engine"
 
 
-def live_content_touch() -> int:
-    """Bump the shared live-content stamp so every process reloads its live ids."""
-    cache = caches["shared"]
-    try:
-        return cache.incr(LIVE_VERSION_KEY)
-    except ValueError:
-        cache.set(LIVE_VERSION_KEY, 2, timeout=None)
-        return 2
+def live_content_touch() -> str:
+    """Move the shared live-content stamp so every process reloads its live ids.
+
+    A fresh random token rather than a counter: a stamp that was rolled back or
+    lost with the cache can never come back to a value a process already holds.
+    """
+    stamp = uuid.uuid4().hex
+    caches["shared"].set(LIVE_VERSION_KEY, stamp, timeout=None)
+    return stamp
 
 
 @transaction.atomic
@@ -36,7 +38,10 @@ def home_page_ensure() -> HomePage:
     """The site's HomePage, created once and made the default site's root."""
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
+        Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+        root = Page.get_first_root_node() or Page.add_root(
+            instance=Page(title="Root", slug="root", live=True)
+        )
         # Wagtail's initial migration leaves a placeholder "Welcome" page at /home/.
         for placeholder in root.get_children().exact_type(Page).filter(slug="home"):
             placeholder.delete()

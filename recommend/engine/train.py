@@ -333,10 +333,10 @@ def search_hyperparameters(
     """Best algorithm/params by nDCG@k on a validation split of ``matrix``.
 
     ``matrix`` must already exclude any test data: the validation split is a
-    per-reader random holdout carved from it. Defaults of each algorithm run
-    first, then random grid samples (algorithms in turn) until the budget is
-    spent; a trial is never cut short, so the run ends within budget + one
-    trial. At least one trial always runs. The sequence of trials is fixed by
+    per-reader random holdout carved from it. Defaults of each algorithm always
+    run first (so algorithms are compared even on a tiny budget), then random
+    grid samples (algorithms in turn) until the budget is spent; a trial is never
+    cut short, so the run ends within max(budget, defaults) + one trial. The sequence of trials is fixed by
     ``seed``; only how many of them fit in the budget varies.
     """
     started = time.perf_counter()
@@ -357,7 +357,10 @@ def search_hyperparameters(
 
     trials: list[dict[str, Any]] = []
     for algorithm, params in candidates():
-        if trials and time.perf_counter() - started >= budget_seconds:
+        if (
+            len(trials) >= len(algorithms)
+            and time.perf_counter() - started >= budget_seconds
+        ):
             break
         trial_started = time.perf_counter()
         model = train_model(fit_part, algorithm=algorithm, params=params, seed=seed)
