@@ -336,8 +336,9 @@ def search_hyperparameters(
     per-reader random holdout carved from it. Defaults of each algorithm always
     run first (so algorithms are compared even on a tiny budget), then random
     grid samples (algorithms in turn) until the budget is spent; a trial is never
-    cut short, so the run ends within max(budget, defaults) + one trial. The sequence of trials is fixed by
-    ``seed``; only how many of them fit in the budget varies.
+    cut short, so the run ends within max(budget, defaults) + one trial. The
+    sequence of trials is fixed by ``seed``; only how many fit in the budget
+    varies.
     """
     started = time.perf_counter()
     fit_part, validation = split_interactions(

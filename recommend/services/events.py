@@ -7,10 +7,11 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cms.selectors import article_live_ids
-from recommend.models import Event, Reader
+from recommend.models import Event, FeedImpression, Reader
 
 EVENT_TYPES = frozenset(Event.Type.values)
 EVENT_TYPES_LISTED = ", ".join(Event.Type.values)
@@ -331,6 +332,10 @@ def reader_erase(*, external_id: str) -> int:
     reader = Reader.objects.select_for_update().get(external_id=external_id)
     _, deleted_by_model = Event.objects.filter(reader=reader).delete()
     deleted = deleted_by_model.get(Event._meta.label, 0)
+    # What the reader was shown is about them too.
+    FeedImpression.objects.filter(
+        Q(reader=reader) | Q(reader_external_id=external_id)
+    ).delete()
     if not reader.erased:
         reader.erased = True
         reader.erased_at = timezone.now()

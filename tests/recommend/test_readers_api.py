@@ -135,3 +135,20 @@ def test_erasure_needs_an_events_key(keyed_client, client, article):
     assert wrong_scope.status_code == 403
     assert wrong_scope.json()["error"]["code"] == "permission_denied"
     assert Event.objects.filter(reader__external_id="gone").count() == 1
+
+
+def test_erasure_also_forgets_what_the_reader_was_shown(client, article, settings):
+    # given: the reader was served a feed (impressions written at once)
+    from recommend.feeds import feed_for_reader
+    from recommend.impressions import impressions_flush
+    from recommend.models import FeedImpression
+
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_SIZE = 1
+    _send(client, "watched", article.pk, range(2))
+    feed_for_reader(external_id="watched", n=5)
+    impressions_flush()
+    assert FeedImpression.objects.filter(reader_external_id="watched").exists()
+    # when
+    client.delete("/api/v1/readers/watched")
+    # then
+    assert not FeedImpression.objects.filter(reader_external_id="watched").exists()
