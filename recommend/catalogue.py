@@ -100,15 +100,19 @@ def catalogue_build() -> Catalogue:
     )
     topics = list(Topic.objects.order_by("pk").values_list("pk", "slug", "name"))
     topic_ids = np.array([topic[0] for topic in topics], dtype=np.int64)
+    # Every tag row, filtered to live items here: `IN (...)` with a 50k-item
+    # catalogue would pass SQLite's bound-parameter limit.
     links = np.array(
         list(
-            ArticlePage.topics.through.objects.filter(
-                articlepage_id__in=item_ids.tolist()
-            ).values_list("articlepage_id", "topic_id")
+            ArticlePage.topics.through.objects.values_list(
+                "articlepage_id", "topic_id"
+            )
         )
         or np.empty((0, 2)),
         dtype=np.int64,
     ).reshape(-1, 2)
+    live_link = np.isin(links[:, 0], item_ids) & np.isin(links[:, 1], topic_ids)
+    links = links[live_link]
     link_rows = np.searchsorted(item_ids, links[:, 0])
     link_columns = np.searchsorted(topic_ids, links[:, 1])
     item_topics = sp.csr_matrix(
