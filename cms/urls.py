@@ -28,6 +28,7 @@ urlpatterns = [
     # Other apps' endpoints, named by string so that cms imports neither app.
     path("api/v1/", include("recommend.urls")),
     path("api/v1/", include("recommend.feed_urls")),
+    path("api/v1/", include("generation.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

@@ -10,7 +10,7 @@ from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.api import APIField
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.api.fields import ImageRenditionField
-from wagtail.models import Page
+from wagtail.models import Page, PageLogEntry
 from wagtail.search import index
 
 from cms.blocks import ArticleBodyBlock
@@ -106,6 +106,20 @@ class ArticlePage(Page):
         db_index=True,
         help_text="Identifier in the system this article was imported from.",
     )
+    # AI disclosure: plain fields written by the generation app (cms imports no AI
+    # code). They live on the page, so every revision carries its own provenance.
+    ai_generated = models.BooleanField(
+        default=False, editable=False, help_text="Drafted by the AI pipeline."
+    )
+    ai_provenance = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=(
+            "Where an AI draft came from: provider, model, prompt version, source "
+            "pages, brief summary, audience."
+        ),
+    )
 
     content_panels = Page.content_panels + [
         FieldPanel("standfirst"),
@@ -148,6 +162,7 @@ class ArticlePage(Page):
         APIField("attribution"),
         APIField("source_url"),
         APIField("external_id"),
+        APIField("ai_disclosure", serializer=serializers.JSONField(read_only=True)),
     ]
 
     parent_page_types = ["cms.SectionPage"]
@@ -166,6 +181,46 @@ class ArticlePage(Page):
             elif block.block_type == "image":
                 parts.append(block.value.get("caption") or "")
         return "\n".join(part for part in parts if part)
+
+    @property
+    def ai_disclosure(self) -> dict:
+        """Machine-readable AI label for front-ends: what made it, from what, who
+        approved it. At most one query (the last publish), and only for AI pages."""
+        provenance = self.ai_provenance or {}
+        disclosure = {
+            "generated": bool(self.ai_generated),
+            "provider": provenance.get("provider"),
+            "model": provenance.get("model"),
+            "prompt_version": provenance.get("prompt_version"),
+            "sources": [],
+            "brief": provenance.get("brief_summary"),
+            "approved_by": None,
+            "approved_at": None,
+        }
+        if not self.ai_generated:
+            return disclosure
+        from cms.selectors import article_live_ids
+
+        # A source unpublished since the draft was written is no longer named.
+        live_ids = article_live_ids()
+        disclosure["sources"] = [
+            source
+            for source in provenance.get("sources", [])
+            if source.get("id") in live_ids
+        ]
+        if self.live:
+            publish = (
+                PageLogEntry.objects.filter(page_id=self.pk, action="wagtail.publish")
+                .select_related("user")
+                .order_by("-timestamp", "-pk")
+                .first()
+            )
+            if publish is not None:
+                disclosure["approved_at"] = publish.timestamp.isoformat()
+                if publish.user is not None:
+                    # A person's name, never their login: usernames stay private.
+                    disclosure["approved_by"] = publish.user.get_full_name() or "Editor"
+        return disclosure
 
     @property
     def word_count(self) -> int:

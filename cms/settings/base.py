@@ -249,7 +249,7 @@ RECOMMEND_EVENTS_MAX_FUTURE_SECONDS = 300
 # At most this many items of one topic in the first n of a feed (0 turns it off).
 RECOMMEND_FEED_MAX_PER_TOPIC = env.int("RECOMMEND_FEED_MAX_PER_TOPIC", default=4)
 # Freshness: a just-published item gains this much score, halving every half-life.
-RECOMMEND_FRESHNESS_WEIGHT = env.float("RECOMMEND_FRESHNESS_WEIGHT", default=0.05)
+RECOMMEND_FRESHNESS_WEIGHT = env.float("RECOMMEND_FRESHNESS_WEIGHT", default=0.02)
 RECOMMEND_FRESHNESS_HALF_LIFE_DAYS = env.float(
     "RECOMMEND_FRESHNESS_HALF_LIFE_DAYS", default=14.0
 )
@@ -307,5 +307,8 @@ GENERATION_NEAR_DUPLICATE_THRESHOLD = env.float(
 GENERATION_MIN_WORDS = env.int("GENERATION_MIN_WORDS", default=150)
 GENERATION_MAX_WORDS = env.int("GENERATION_MAX_WORDS", default=3000)
 GENERATION_MAX_SOURCES = env.int("GENERATION_MAX_SOURCES", default=5)
+# Approving the last task of "AI review" publishes even when the approving Editor
+# has no site-wide publish permission (other workflows behave as in stock Wagtail).
+WAGTAIL_FINISH_WORKFLOW_ACTION = "generation.approval.workflow_state_publish"
 # The reader demo page at /demo/ hands the browser a feed:read + events:write key.
 RECOMMEND_DEMO_PAGE = env.bool("RECOMMEND_DEMO_PAGE", default=DEBUG)

@@ -1,0 +1,245 @@
+"""Project REST endpoints of the generation app: submit briefs, follow jobs.
+
+They answer ids and statuses only, never draft content: a draft is read in the
+admin, and reaches the content API once an editor has approved it.
+"""
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cms.models import SectionPage, Topic
+from cms.models.api_keys import SCOPE_GENERATION_WRITE
+from cms.selectors import article_live_list
+from generation.models import GenerationJob
+from generation.selectors import job_get, job_list
+from generation.services import brief_create, brief_submit
+
+
+@extend_schema_serializer(component_name="GenerationErrorDetail")
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+@extend_schema_serializer(component_name="GenerationError")
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+ERROR_RESPONSES = {
+    401: OpenApiResponse(ErrorSerializer, description="No or bad API key."),
+    403: OpenApiResponse(ErrorSerializer, description="Key lacks generation:write."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
+}
+
+
+@extend_schema_serializer(component_name="GenerationJob")
+class JobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    brief = serializers.IntegerField(source="brief_id")
+    kind = serializers.ChoiceField(choices=GenerationJob.Kind.choices)
+    status = serializers.ChoiceField(choices=GenerationJob.Status.choices)
+    attempts = serializers.IntegerField()
+    error = serializers.CharField(help_text="Why the last attempt failed, if it did.")
+    page = serializers.IntegerField(
+        source="page_id",
+        allow_null=True,
+        help_text="Id of the draft page (unpublished until an editor approves it).",
+    )
+    revision = serializers.IntegerField(source="revision_id", allow_null=True)
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    tokens_in = serializers.IntegerField()
+    tokens_out = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class BriefCreateApi(APIView):
+    """Ask for an AI draft: the brief is stored and its job queued."""
+
+    required_scope = SCOPE_GENERATION_WRITE
+
+    @extend_schema_serializer(component_name="BriefSubmission")
+    class InputSerializer(serializers.Serializer):
+        topic = serializers.CharField(
+            max_length=255, help_text="The subject, or the question to answer."
+        )
+        section = serializers.IntegerField(
+            help_text="Id of the section page the draft is created under."
+        )
+        angle = serializers.CharField(required=False, allow_blank=True, default="")
+        keywords = serializers.ListField(
+            child=serializers.CharField(max_length=100),
+            required=False,
+            default=list,
+            max_length=20,
+        )
+        tone = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=100
+        )
+        target_words = serializers.IntegerField(
+            required=False, default=600, min_value=100, max_value=5000
+        )
+        topics = serializers.ListField(
+            child=serializers.SlugField(),
+            required=False,
+            default=list,
+            max_length=10,
+            help_text="Slugs of topics to draw sources from.",
+        )
+        source_pages = serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            default=list,
+            max_length=10,
+            help_text="Ids of live articles to ground the draft in first.",
+        )
+        audience = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=100,
+            help_text="Key of the audience the draft is for, if any.",
+        )
+
+        def validate_section(self, value: int) -> SectionPage:
+            section = SectionPage.objects.filter(pk=value).first()
+            if section is None:
+                raise serializers.ValidationError(f"No section with id {value}.")
+            return section
+
+        def validate_topics(self, value: list[str]) -> list[Topic]:
+            topics = list(Topic.objects.filter(slug__in=value))
+            unknown = sorted(set(value) - {topic.slug for topic in topics})
+            if unknown:
+                raise serializers.ValidationError(
+                    f"Unknown topics: {', '.join(unknown)}."
+                )
+            return topics
+
+        def validate_source_pages(self, value: list[int]) -> list:
+            pages = list(article_live_list().filter(pk__in=value))
+            unknown = sorted(set(value) - {page.pk for page in pages})
+            if unknown:
+                raise serializers.ValidationError(
+                    "Not live articles: " + ", ".join(str(pk) for pk in unknown) + "."
+                )
+            return pages
+
+    @extend_schema_serializer(component_name="BriefAccepted")
+    class OutputSerializer(serializers.Serializer):
+        job = serializers.IntegerField()
+        brief = serializers.IntegerField()
+        status = serializers.ChoiceField(choices=GenerationJob.Status.choices)
+
+    @extend_schema(
+        summary="Submit a brief for an AI draft",
+        description=(
+            "Stores the brief and queues a generation job. Follow it at "
+            "/api/v1/jobs/{job}; the draft lands unpublished in the editors' "
+            '"AI review" workflow and never appears in this API.'
+        ),
+        request=InputSerializer,
+        responses={
+            202: OutputSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid brief."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        brief = brief_create(
+            topic=data["topic"],
+            section=data["section"],
+            angle=data["angle"],
+            keywords=data["keywords"],
+            tone=data["tone"],
+            target_words=data["target_words"],
+            topics=data["topics"],
+            source_pages=data["source_pages"],
+            audience_key=data["audience"],
+            origin=f"api:{request.auth.prefix}",
+        )
+        job = brief_submit(brief=brief)
+        body = {"job": job.pk, "brief": brief.pk, "status": job.status}
+        return Response(
+            self.OutputSerializer(body).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class JobDetailApi(APIView):
+    """Where one generation job stands."""
+
+    required_scope = SCOPE_GENERATION_WRITE
+
+    @extend_schema(
+        summary="Get a generation job",
+        responses={
+            200: JobOutputSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="Unknown job."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, job_id: int):
+        try:
+            job = job_get(job_id=job_id)
+        except GenerationJob.DoesNotExist:
+            raise NotFound(f"No job with id {job_id}.") from None
+        return Response(JobOutputSerializer(job).data)
+
+
+class JobListPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+class JobListApi(generics.ListAPIView):
+    """Generation jobs, newest first, filtered by status and/or brief."""
+
+    required_scope = SCOPE_GENERATION_WRITE
+    serializer_class = JobOutputSerializer
+    pagination_class = JobListPagination
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=GenerationJob.Status.choices, required=False
+        )
+        brief = serializers.IntegerField(required=False, min_value=1)
+
+    @extend_schema(
+        summary="List generation jobs",
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=GenerationJob.Status.values, required=False
+            ),
+            OpenApiParameter("brief", int, required=False, description="A brief id."),
+        ],
+        responses={
+            200: JobOutputSerializer(many=True),
+            400: OpenApiResponse(ErrorSerializer, description="Bad filter."),
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return job_list(
+            status=filters.validated_data.get("status"),
+            brief_id=filters.validated_data.get("brief"),
+        )

@@ -1,0 +1,1 @@
+"""The generation pipeline: retrieve, write, media, check, save."""

@@ -1,0 +1,146 @@
+"""Retrieve: the live articles a draft is grounded in, most relevant first.
+
+Candidates come from the site search, the brief's topics and the target section
+(each capped, so a large catalogue costs the same as a small one), plus the pages
+the brief names. They are ranked by TF-IDF cosine between the brief and each
+article, with a bonus for a shared topic; the brief's chosen pages come first.
+"""
+
+import html
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+
+from cms.models import ArticlePage, Topic
+from cms.selectors import article_live_list
+from generation.models import Brief
+from generation.providers.base import SourceDocument
+from generation.selectors import ai_draft_list
+from generation.similarity import TfidfSpace, cosine_similarities, text_terms
+
+logger = logging.getLogger(__name__)
+
+CANDIDATES_PER_CHANNEL = 40
+TOPIC_BONUS = 0.15
+MIN_RELEVANCE = 0.02
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    sources: list[SourceDocument]  # what the draft is written from
+    candidates: list[SourceDocument]  # every article considered, for duplicate checks
+
+
+def brief_query(*, brief: Brief, feedback: str = "") -> str:
+    return " ".join([brief.topic, brief.angle, " ".join(brief.keywords), feedback])
+
+
+def _topic_ids(brief: Brief) -> set[int]:
+    ids = set(brief.topics.values_list("pk", flat=True))
+    # A topic typed as text counts when it names a topic of the site.
+    ids.update(
+        Topic.objects.filter(
+            Q(name__iexact=brief.topic.strip()) | Q(slug__iexact=brief.topic.strip())
+        ).values_list("pk", flat=True)
+    )
+    return ids
+
+
+def source_document(page: ArticlePage, *, score: float = 0.0) -> SourceDocument:
+    url = page.get_url() or page.url_path
+    return SourceDocument(
+        page_id=page.pk,
+        title=page.title,
+        url=url,
+        standfirst=page.standfirst,
+        # body_text() strips tags but leaves entities such as &#x27; encoded.
+        text=html.unescape(
+            "\n".join(part for part in [page.standfirst, page.body_text()] if part)
+        ),
+        topics=tuple(topic.name for topic in page.topics.all()),
+        score=score,
+    )
+
+
+def _candidate_ids(*, brief: Brief, query: str, topic_ids: set[int]) -> list[int]:
+    live = article_live_list()
+    ids: list[int] = []
+    try:
+        found = live.search(query, operator="or")[:CANDIDATES_PER_CHANNEL]
+        ids.extend(page.pk for page in found)
+    except Exception:  # a search backend hiccup must not stop a draft
+        logger.exception("Search failed while retrieving sources; going on without")
+    if topic_ids:
+        ids.extend(
+            live.filter(topics__in=topic_ids)
+            .order_by("-published_date", "-pk")
+            .values_list("pk", flat=True)
+            .distinct()[:CANDIDATES_PER_CHANNEL]
+        )
+    if brief.section_id:
+        ids.extend(
+            live.descendant_of(brief.section)
+            .order_by("-published_date", "-pk")
+            .values_list("pk", flat=True)[:CANDIDATES_PER_CHANNEL]
+        )
+    return list(dict.fromkeys(ids))
+
+
+def sources_retrieve(*, brief: Brief, feedback: str = "") -> Retrieval:
+    """The brief's sources (chosen pages first) and every candidate considered."""
+    limit = settings.GENERATION_MAX_SOURCES
+    live = article_live_list()
+    chosen_ids = list(
+        live.filter(pk__in=brief.source_pages.values("pk"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    query = brief_query(brief=brief, feedback=feedback)
+    topic_ids = _topic_ids(brief)
+    ids = list(
+        dict.fromkeys(
+            chosen_ids + _candidate_ids(brief=brief, query=query, topic_ids=topic_ids)
+        )
+    )
+    pages = {
+        page.pk: page for page in live.filter(pk__in=ids).prefetch_related("topics")
+    }
+    ids = [page_id for page_id in ids if page_id in pages]
+    if not ids:
+        return Retrieval(sources=[], candidates=[])
+    documents = [source_document(pages[page_id]) for page_id in ids]
+    terms = [text_terms(f"{document.title} {document.text}") for document in documents]
+    query_terms = text_terms(query)
+    space = TfidfSpace(terms + [query_terms])
+    relevance = cosine_similarities(space.vectors(terms), space.vectors([query_terms]))
+    scored: list[SourceDocument] = []
+    for row, document in enumerate(documents):
+        shares_topic = bool(
+            topic_ids & {topic.pk for topic in pages[document.page_id].topics.all()}
+        )
+        score = float(relevance[row, 0]) + (TOPIC_BONUS if shares_topic else 0.0)
+        scored.append(SourceDocument(**{**document.__dict__, "score": round(score, 6)}))
+    chosen = [document for document in scored if document.page_id in chosen_ids]
+    ranked = sorted(
+        (
+            document
+            for document in scored
+            if document.page_id not in chosen_ids and document.score >= MIN_RELEVANCE
+        ),
+        key=lambda document: (-document.score, document.page_id),
+    )
+    return Retrieval(
+        sources=(chosen + ranked)[: max(limit, len(chosen))], candidates=scored
+    )
+
+
+def drafts_in_review(*, exclude: int | None = None) -> list[SourceDocument]:
+    """Other AI drafts awaiting review, so a draft that repeats one is flagged too."""
+    pages = (
+        ai_draft_list(pending_review=True)
+        .exclude(pk=exclude)
+        .prefetch_related("topics")[:CANDIDATES_PER_CHANNEL]
+    )
+    return [source_document(page) for page in pages]

@@ -1,0 +1,96 @@
+"""Write: the prompt built from the template and the sources, then the text provider."""
+
+from generation.models import Brief, PromptTemplate
+from generation.prompts import DEFAULT_TEMPLATES, prompt_render
+from generation.providers.base import (
+    Draft,
+    Prompt,
+    SourceDocument,
+    TextProvider,
+    WriteRequest,
+)
+
+EXCERPT_WORDS = 180
+
+
+def prompt_template_ensure(*, kind: str) -> PromptTemplate:
+    """The template used for `kind`, with a revision so jobs can name its version.
+
+    Rebuilt from the defaults if someone deleted it: a draft never fails for that.
+    """
+    template = PromptTemplate.objects.filter(kind=kind).first()
+    if template is None:
+        defaults = next(item for item in DEFAULT_TEMPLATES if item["kind"] == kind)
+        template = PromptTemplate.objects.create(**defaults)
+    if template.latest_revision_id is None:
+        template.save_revision(log_action=True)
+    return template
+
+
+def sources_for_prompt(sources: list[SourceDocument]) -> str:
+    blocks = []
+    for source in sources:
+        words = source.text.split()
+        excerpt = " ".join(words[:EXCERPT_WORDS]) + (
+            " …" if len(words) > EXCERPT_WORDS else ""
+        )
+        blocks.append(
+            f"[id {source.page_id}] {source.title}\n"
+            f"url: {source.url}\n"
+            f"summary: {source.standfirst}\n"
+            f"excerpt: {excerpt}"
+        )
+    return "\n\n".join(blocks)
+
+
+def prompt_values(
+    *, brief: Brief, sources: list[SourceDocument], feedback: str = ""
+) -> dict[str, object]:
+    return {
+        "topic": brief.topic,
+        "angle": brief.angle or "none given",
+        "keywords": ", ".join(brief.keywords) or "none given",
+        "tone": brief.tone,
+        "target_words": brief.target_words,
+        "section": brief.section.title if brief.section_id else "",
+        "audience": brief.audience_key or "general readers",
+        "sources": sources_for_prompt(sources),
+        "feedback": feedback,
+    }
+
+
+def prompt_build(*, template: PromptTemplate, values: dict[str, object]) -> Prompt:
+    return Prompt(
+        system=prompt_render(text=template.system_prompt, values=values),
+        user=prompt_render(text=template.user_prompt, values=values),
+        template_id=template.pk,
+        revision_id=template.latest_revision_id,
+    )
+
+
+def draft_write(
+    *,
+    provider: TextProvider,
+    brief: Brief,
+    sources: list[SourceDocument],
+    feedback: str = "",
+) -> tuple[Draft, Prompt]:
+    """The provider's draft for the brief, and the prompt it was given."""
+    kind = PromptTemplate.Kind.REGENERATE if feedback else PromptTemplate.Kind.ARTICLE
+    template = prompt_template_ensure(kind=kind)
+    prompt = prompt_build(
+        template=template,
+        values=prompt_values(brief=brief, sources=sources, feedback=feedback),
+    )
+    request = WriteRequest(
+        topic=brief.topic,
+        angle=brief.angle,
+        keywords=tuple(brief.keywords),
+        tone=brief.tone,
+        target_words=brief.target_words,
+        sources=tuple(sources),
+        prompt=prompt,
+        feedback=feedback,
+        audience=brief.audience_key,
+    )
+    return provider.write(request), prompt

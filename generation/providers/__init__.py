@@ -1,0 +1,1 @@
+"""Text and image providers: offline defaults and OpenAI-compatible servers."""

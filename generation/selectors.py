@@ -1,0 +1,87 @@
+"""Reads of the generation app: jobs, token use, AI drafts and their provenance."""
+
+import datetime
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import F, QuerySet, Sum
+from django.utils import timezone
+from wagtail.models import Page, WorkflowState
+
+from cms.models import ArticlePage
+from generation.models import GenerationJob
+
+
+def job_list(*, status: str | None = None, brief_id: int | None = None) -> QuerySet:
+    """Jobs, newest first, optionally of one status and/or one brief."""
+    jobs = GenerationJob.objects.all()
+    if status:
+        jobs = jobs.filter(status=status)
+    if brief_id is not None:
+        jobs = jobs.filter(brief_id=brief_id)
+    return jobs.order_by("-created_at", "-pk")
+
+
+def job_get(*, job_id: int) -> GenerationJob:
+    """The job (GenerationJob.DoesNotExist if there is none)."""
+    return GenerationJob.objects.select_related("brief", "page").get(pk=job_id)
+
+
+def tokens_used_today() -> int:
+    """Model tokens (in + out) recorded by jobs that ran since midnight UTC."""
+    midnight = datetime.datetime.combine(
+        timezone.now().astimezone(datetime.UTC).date(),
+        datetime.time.min,
+        tzinfo=datetime.UTC,
+    )
+    total = GenerationJob.objects.filter(updated_at__gte=midnight).aggregate(
+        total=Sum(F("tokens_in") + F("tokens_out"))
+    )["total"]
+    return int(total or 0)
+
+
+def ai_draft_list(*, pending_review: bool = True) -> QuerySet:
+    """AI-written articles, latest change first; by default only those in review
+    (workflow in progress or sent back for changes)."""
+    pages = ArticlePage.objects.filter(ai_generated=True)
+    if pending_review:
+        in_review = (
+            WorkflowState.objects.active()
+            .filter(base_content_type=ContentType.objects.get_for_model(Page))
+            .values_list("object_id", flat=True)
+        )
+        pages = pages.filter(pk__in=[int(object_id) for object_id in in_review])
+    return pages.order_by("-latest_revision_created_at", "-pk")
+
+
+def draft_provenance(*, page: ArticlePage) -> dict:
+    """Where the page's latest version came from, with the jobs that made it.
+
+    For the admin's provenance panel: the latest revision's provenance (brief,
+    sources, prompt version, provider, model) plus every job's tokens and cost.
+    """
+    latest = page.get_latest_revision_as_object()
+    jobs = list(
+        GenerationJob.objects.filter(page=page)
+        .order_by("created_at", "pk")
+        .values(
+            "pk",
+            "kind",
+            "status",
+            "provider",
+            "model",
+            "tokens_in",
+            "tokens_out",
+            "cost_estimate",
+            "feedback",
+            "created_at",
+            "finished_at",
+        )
+    )
+    return {
+        "generated": latest.ai_generated,
+        "provenance": latest.ai_provenance or {},
+        "jobs": jobs,
+        "tokens_in": sum(job["tokens_in"] for job in jobs),
+        "tokens_out": sum(job["tokens_out"] for job in jobs),
+        "cost_estimate": sum((job["cost_estimate"] for job in jobs), start=0),
+    }

@@ -1,0 +1,1 @@
+"""Tests of the generation app: providers, pipeline, jobs, API and command."""
