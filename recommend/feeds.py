@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from recommend.catalogue import Catalogue
 from recommend.engine.coldstart import als_fold_in
-from recommend.engine.matrix import EVENT_CODES, event_codes, event_weights
-from recommend.engine.rerank import diversify, freshness_boost
+from recommend.engine.matrix import EVENT_CODES, event_weights
+from recommend.engine.rerank import diversify
 from recommend.impressions import impression_record
 from recommend.models import Event, FeedImpression, Reader
+from recommend.routing import audience_prior_scores
 from recommend.serving import ServingState, serving_state
 from recommend.trending import trending_scores
 
@@ -54,27 +56,37 @@ class Feed:
 
 
 def reader_history(*, external_id: str) -> ReaderHistory:
-    """The reader's latest events in one query (none for an unknown reader)."""
-    reader = Reader.objects.filter(external_id=external_id).values("pk", "erased")
-    reader = reader.first()
-    if reader is None:
-        return ReaderHistory(reader_pk=None, erased=False)
-    if reader["erased"]:
-        return ReaderHistory(reader_pk=reader["pk"], erased=True)
-    rows = list(
-        Event.objects.filter(reader_id=reader["pk"])
-        .order_by("-occurred_at")
-        .values_list("page_id", "type", "value", "occurred_at")[
-            : settings.RECOMMEND_HISTORY_LIMIT
-        ]
+    """The reader's latest events in one query (none for an unknown reader).
+
+    Raw SQL on purpose: this runs on every feed request, and building ORM rows
+    for up to RECOMMEND_HISTORY_LIMIT events cost more than scoring 50k items.
+    """
+    if connection.vendor == "postgresql":
+        epoch = "EXTRACT(EPOCH FROM event.occurred_at)::float8"
+    else:
+        epoch = "(julianday(event.occurred_at) - 2440587.5) * 86400.0"
+    sql = (
+        f"SELECT reader.id, reader.erased, event.page_id, event.type, event.value, "
+        f"{epoch} FROM {Reader._meta.db_table} reader "
+        f"LEFT JOIN {Event._meta.db_table} event ON event.reader_id = reader.id "
+        "WHERE reader.external_id = %s "
+        "ORDER BY event.occurred_at DESC LIMIT %s"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [external_id, settings.RECOMMEND_HISTORY_LIMIT])
+        rows = cursor.fetchall()
+    if not rows:
+        return ReaderHistory(reader_pk=None, erased=False)
+    reader_pk, erased = rows[0][0], bool(rows[0][1])
+    if erased or rows[0][2] is None:
+        return ReaderHistory(reader_pk=reader_pk, erased=erased)
     return ReaderHistory(
-        reader_pk=reader["pk"],
+        reader_pk=reader_pk,
         erased=False,
-        page_ids=np.array([row[0] for row in rows], dtype=np.int64),
-        codes=event_codes(np.array([row[1] for row in rows], dtype=object)),
-        values=np.array([row[2] for row in rows], dtype=np.float32),
-        timestamps=np.array([row[3].timestamp() for row in rows], dtype=np.float64),
+        page_ids=np.fromiter((row[2] for row in rows), np.int64, len(rows)),
+        codes=np.fromiter((EVENT_CODES[row[3]] for row in rows), np.int8, len(rows)),
+        values=np.fromiter((row[4] for row in rows), np.float32, len(rows)),
+        timestamps=np.fromiter((row[5] for row in rows), np.float64, len(rows)),
     )
 
 
@@ -246,12 +258,12 @@ def feed_for_reader(
         strategy = "trending"
         scores = trending_scores(catalogue).copy()
     scores = scores.astype(np.float32, copy=True)
-    scores += freshness_boost(
-        published=catalogue.published,
-        now=time.time(),
-        half_life_days=settings.RECOMMEND_FRESHNESS_HALF_LIFE_DAYS,
-        weight=settings.RECOMMEND_FRESHNESS_WEIGHT,
-    )
+    scores += state.freshness_scores()
+    if not history.erased:
+        # Articles written for the reader's audiences, before the model knows them.
+        lift = audience_prior_scores(state, history.reader_pk, scores)
+        if lift is not None:
+            scores += lift
     seen = rows[rows >= 0]
     scores[seen] = -np.inf
     scores[~mask] = -np.inf

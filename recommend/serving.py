@@ -16,16 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.core.cache import caches
+from threadpoolctl import threadpool_limits
 
 from cms.selectors import live_content_version
 from recommend.catalogue import Catalogue, catalogue_build
 from recommend.engine.coldstart import content_item_factors, item_gram
+from recommend.engine.rerank import freshness_boost
 from recommend.engine.train import TrainedModel
 from recommend.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
 MODEL_VERSION_STAMP_KEY = "recommend:model-version"
+FRESHNESS_REFRESH_SECONDS = 60.0
 
 
 @dataclass
@@ -42,6 +45,25 @@ class ServingState:
     item_norms: np.ndarray | None = None
     gram: np.ndarray | None = None
     reader_ids: np.ndarray | None = None  # sorted Reader pks known to the model
+    # Freshness bonus per item, recomputed at most every FRESHNESS_REFRESH_SECONDS:
+    # ages move by days, so per-request recomputation would be wasted work.
+    freshness: np.ndarray | None = None
+    freshness_at: float = 0.0
+
+    def freshness_scores(self) -> np.ndarray:
+        now = time.time()
+        if (
+            self.freshness is None
+            or now - self.freshness_at > FRESHNESS_REFRESH_SECONDS
+        ):
+            self.freshness = freshness_boost(
+                published=self.catalogue.published,
+                now=now,
+                half_life_days=settings.RECOMMEND_FRESHNESS_HALF_LIFE_DAYS,
+                weight=settings.RECOMMEND_FRESHNESS_WEIGHT,
+            )
+            self.freshness_at = now
+        return self.freshness
 
     @property
     def factor_based(self) -> bool:
@@ -108,6 +130,9 @@ def _align(state: ServingState, model: TrainedModel) -> None:
 
 
 def serving_state_build(*, live_version: object, stamp: object) -> ServingState:
+    # Web processes score one reader at a time and already run one per core: a
+    # threaded BLAS would only oversubscribe the machine.
+    threadpool_limits(limits=1, user_api="blas")
     state = ServingState(
         live_version=live_version, model_stamp=stamp, catalogue=catalogue_build()
     )
