@@ -80,7 +80,27 @@ class FeedRetrieveApi(APIView):
             )
         except FeedFilterError as exc:
             raise ValidationError({"filter": [str(exc)]}) from exc
-        return Response(self.OutputSerializer(feed).data)
+        # Plain dicts in the documented shape: the hot path skips DRF's
+        # per-field serialisation (the OutputSerializer documents it).
+        return Response(
+            {
+                "feed_id": feed.feed_id,
+                "reader": feed.reader,
+                "model_version": feed.model_version,
+                "strategy": feed.strategy,
+                "items": [
+                    {
+                        "id": item.id,
+                        "title": item.title,
+                        "url": item.url,
+                        "topics": item.topics,
+                        "score": item.score,
+                        "reason": item.reason,
+                    }
+                    for item in feed.items
+                ],
+            }
+        )
 
 
 class PageSimilarListApi(APIView):
