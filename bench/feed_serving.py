@@ -132,6 +132,10 @@ def _server(database: Path) -> subprocess.Popen:
             f"127.0.0.1:{PORT}",
             "--log-level",
             "warning",
+            # Building the serving state for 50k items takes seconds on a busy
+            # machine: do not let gunicorn kill a worker for it.
+            "--timeout",
+            "300",
         ],
         cwd=ROOT,
         env=environment,
@@ -244,7 +248,7 @@ def main() -> None:
                     raise
                 time.sleep(0.5)
         # Each worker builds its serving state on its first feed: warm both.
-        warm = [_get(f"/api/v1/feed?n=20&reader=bench-{i}", key) for i in range(20)]
+        warm = [_get(f"/api/v1/feed?n=20&reader=bench-{i}", key) for i in range(40)]
         print(f"warm-up feeds: first {warm[0]:.2f} s, last {warm[-1] * 1000:.1f} ms")
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(LUA % {"readers": args.readers, "key": key})
@@ -265,7 +269,10 @@ def main() -> None:
         print(f"feed /api/v1/feed: {feed}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
 
     in_process = _in_process(args.in_process_calls, args.readers)
     print(f"in process: {in_process}")
