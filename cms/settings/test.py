@@ -25,3 +25,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         )
     }
 RECOMMEND_DEMO_PAGE = True
+
+# Live-server threads and worker processes must not keep connections open past a
+# test: PostgreSQL refuses to drop a test database that still has sessions.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
