@@ -61,3 +61,9 @@ def _flush_at_exit() -> None:
 
 
 atexit.register(_flush_at_exit)
+
+
+def impressions_discard() -> None:
+    """Drop what is buffered (tests: a buffer must not outlive its database)."""
+    with _lock:
+        _buffer.clear()

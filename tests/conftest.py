@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from cms.models import ApiKey
 from cms.models.api_keys import SCOPES
+from recommend.impressions import impressions_discard
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,7 @@ def _clear_caches():
     caches["default"].clear()
     if not isinstance(caches["shared"], DatabaseCache):
         caches["shared"].clear()
+    impressions_discard()
     yield
 
 
