@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/v2/", api_router.urls),
     path("api/v1/", include((api_v1_patterns, "api-v1"))),
     # Other apps' endpoints, named by string so that cms imports neither app.
+    # Before recommend.urls: its readers/<path> would swallow .../digest.
+    path("api/v1/", include("recommend.audience_urls")),
     path("api/v1/", include("recommend.urls")),
     path("api/v1/", include("recommend.feed_urls")),
     path("api/v1/", include("generation.urls")),

@@ -15,6 +15,7 @@ from recommend.engine.matrix import EVENT_CODES, event_weights
 from recommend.engine.rerank import diversify
 from recommend.impressions import impression_record
 from recommend.models import Event, FeedImpression, Reader
+from recommend.routing import audience_prior_scores
 from recommend.serving import ServingState, serving_state
 from recommend.trending import trending_scores
 
@@ -258,6 +259,11 @@ def feed_for_reader(
         scores = trending_scores(catalogue).copy()
     scores = scores.astype(np.float32, copy=True)
     scores += state.freshness_scores()
+    if not history.erased:
+        # Articles written for the reader's audiences, before the model knows them.
+        lift = audience_prior_scores(state, history.reader_pk, scores)
+        if lift is not None:
+            scores += lift
     seen = rows[rows >= 0]
     scores[seen] = -np.inf
     scores[~mask] = -np.inf

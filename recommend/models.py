@@ -129,3 +129,70 @@ class FeedImpression(models.Model):
 
     def __str__(self) -> str:
         return self.feed_id
+
+
+class Audience(models.Model):
+    """A segment of readers that editors brief for and that routing targets.
+
+    Cluster audiences are computed after each promotion and keep their key (and
+    the name an editor gave them) across retrainings; rule audiences are
+    defined by editors. Briefs, provenance and statistics refer to the key.
+    """
+
+    class Kind(models.TextChoices):
+        CLUSTER = "cluster"
+        RULE = "rule"
+
+    key = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Unmatched cluster audiences retire rather than vanish: old briefs and
+    # statistics still name them.
+    active = models.BooleanField(default=True)
+    # Rule audiences: {"topics": [slug, ...], "min_share": 0.25}.
+    rule = models.JSONField(default=dict, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    top_topics = models.JSONField(default=list, blank=True)
+    top_articles = models.JSONField(default=list, blank=True)
+    # Mean square-root topic profile of the members, by Topic pk: independent of
+    # any model's factor space, so that retrainings can be matched against it.
+    centroid = models.JSONField(default=dict, blank=True)
+    intro = models.TextField(
+        blank=True, help_text="Opening paragraph of this audience's digests."
+    )
+    intro_approved = models.BooleanField(
+        default=False, help_text="Only an approved introduction is ever shown."
+    )
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "-size", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReaderAudience(models.Model):
+    """A reader's membership of an audience (one cluster, any number of rules)."""
+
+    reader = models.ForeignKey(
+        Reader, on_delete=models.CASCADE, related_name="audience_memberships"
+    )
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="memberships"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader", "audience"], name="reader_audience_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["audience"], name="reader_audience_audience")]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id} in {self.audience_id}"
