@@ -86,15 +86,19 @@ def content_item_factors(
     k = min(neighbours, n_known)
     nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
     weights = np.maximum(np.take_along_axis(similarity, nearest, axis=1), 0.0)
+    # An item sharing no words with any trained item stays at zero: nothing says
+    # who would want it, so it is left to trending and freshness, not pushed.
     empty = weights.sum(axis=1) == 0
-    weights[empty] = 1.0  # nothing in common: fall back to a plain mean
+    weights[empty] = 1.0
     weights /= weights.sum(axis=1, keepdims=True)
     neighbour_factors = known_factors[nearest]  # [new, k, factors]
     mean = np.einsum("nk,nkf->nf", weights, neighbour_factors)
     target_norm = np.linalg.norm(neighbour_factors, axis=2).mean(axis=1)
     norm = np.linalg.norm(mean, axis=1)
     norm[norm == 0] = 1.0
-    return (mean * (target_norm / norm)[:, np.newaxis]).astype(np.float32)
+    factors = mean * (target_norm / norm)[:, np.newaxis]
+    factors[empty] = 0.0
+    return factors.astype(np.float32)
 
 
 def item_gram(item_factors: np.ndarray) -> np.ndarray:
