@@ -25,10 +25,10 @@ from recommend.engine.coldstart import content_item_factors, item_gram
 from recommend.engine.rerank import freshness_boost
 from recommend.engine.train import TrainedModel
 from recommend.models import ModelVersion
+from recommend.selectors import MODEL_VERSION_STAMP_KEY
 
 logger = logging.getLogger(__name__)
 
-MODEL_VERSION_STAMP_KEY = "recommend:model-version"
 FRESHNESS_REFRESH_SECONDS = 60.0
 
 
