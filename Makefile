@@ -18,6 +18,8 @@ setup: install
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py simulate_readers
+	$(BIN)/python manage.py train --unless-active
 	$(BIN)/python manage.py demo_access
 
 run: setup

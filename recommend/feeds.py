@@ -216,6 +216,17 @@ def _reasons(
             )
             target = state.item_factors[rows] / state.item_norms[rows, np.newaxis]
             anchors = history_rows[np.argmax(target @ anchor_vectors.T, axis=1)]
+        elif state.model is not None and state.model.similarity is not None:
+            # Item-kNN: the read item most similar to each recommended one.
+            history_columns = state.model_columns[history_rows]
+            target_columns = state.model_columns[rows]
+            known = history_columns >= 0
+            anchors = np.full(len(rows), history_rows[0])
+            if known.any():
+                block = state.model.similarity[history_columns[known]]
+                block = block[:, np.maximum(target_columns, 0)].toarray()
+                best = history_rows[known][np.argmax(block, axis=0)]
+                anchors = np.where(target_columns >= 0, best, anchors)
         else:
             anchors = np.full(len(rows), history_rows[0])
     newest = state.trained_until

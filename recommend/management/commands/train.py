@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recommend.engine.train import ALGORITHMS
+from recommend.selectors import model_version_active
 from recommend.services.training import TRAINING_STAGES, model_version_train
 
 
@@ -71,8 +72,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-progress", action="store_true", help="Hide the progress bar."
         )
+        parser.add_argument(
+            "--unless-active",
+            action="store_true",
+            help="Do nothing when a model is already active (first-run setup).",
+        )
 
     def handle(self, *args, algorithm, params, force, search_budget, **options):
+        if options.get("unless_active"):
+            active = model_version_active()
+            if active is not None:
+                self.stdout.write(
+                    f"Model version {active.pk} ({active.algorithm}) is active; "
+                    "not training (--unless-active)."
+                )
+                return
         overrides = self._parsed_params(params)
         quiet = options["no_progress"] or options["verbosity"] == 0
         bar = _StageBar(disable=quiet)
