@@ -313,3 +313,12 @@ GENERATION_MAX_SOURCES = env.int("GENERATION_MAX_SOURCES", default=5)
 WAGTAIL_FINISH_WORKFLOW_ACTION = "generation.approval.workflow_state_publish"
 # The reader demo page at /demo/ hands the browser a feed:read + events:write key.
 RECOMMEND_DEMO_PAGE = env.bool("RECOMMEND_DEMO_PAGE", default=DEBUG)
+
+# Audiences: k clusters of readers' topic profiles, recomputed after a promotion;
+# readers need this many events to be placed. An article written for an audience
+# is lifted to about the PRIOR_RANK-th place of its members' feeds until it has
+# had PRIOR_INTERACTIONS events and the model takes over.
+RECOMMEND_AUDIENCE_COUNT = env.int("RECOMMEND_AUDIENCE_COUNT", default=8)
+RECOMMEND_AUDIENCE_MIN_EVENTS = 3
+RECOMMEND_AUDIENCE_PRIOR_INTERACTIONS = 50
+RECOMMEND_AUDIENCE_PRIOR_RANK = 3

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cms.selectors import article_live_ids
-from recommend.models import Event, FeedImpression, Reader
+from recommend.models import Event, FeedImpression, Reader, ReaderAudience
 
 EVENT_TYPES = frozenset(Event.Type.values)
 EVENT_TYPES_LISTED = ", ".join(Event.Type.values)
@@ -336,6 +336,7 @@ def reader_erase(*, external_id: str) -> int:
     FeedImpression.objects.filter(
         Q(reader=reader) | Q(reader_external_id=external_id)
     ).delete()
+    ReaderAudience.objects.filter(reader=reader).delete()
     if not reader.erased:
         reader.erased = True
         reader.erased_at = timezone.now()
