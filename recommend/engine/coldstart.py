@@ -118,8 +118,10 @@ def als_fold_in(
 ) -> np.ndarray:
     """The ALS user vector for a history, as implicit's recalculate_user computes it.
 
-    Solves (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + λI) x = Yᵤᵀ Cᵤ 1 with confidence
-    c = 1 + alpha * weight over the items the reader interacted with.
+    Solves (YᵀY + Yᵤᵀ(Cᵤ − I)Yᵤ + λI) x = Yᵤᵀ Cᵤ 1 with implicit's confidence
+    c = alpha × weight over the items the reader interacted with, floored at 1
+    as training floors it (train_model): a faded interaction is weak
+    evidence, never evidence against.
     """
     columns = np.asarray(columns, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)
@@ -128,7 +130,7 @@ def als_fold_in(
         return np.zeros(n_factors, dtype=np.float32)
     gram = item_gram(item_factors) if gram is None else gram
     history = item_factors[columns].astype(np.float64)
-    confidence = 1.0 + alpha * weights
+    confidence = np.maximum(alpha * weights, 1.0)
     left = (
         gram
         + history.T @ ((confidence - 1.0)[:, np.newaxis] * history)

@@ -228,6 +228,12 @@ def train_model(
     if algorithm == "popular":
         model.item_scores = _popularity_scores(matrix)
         return model
+    if algorithm == "als":
+        # implicit's confidence is alpha × weight and it reads confidence below 1
+        # as evidence *against* an item; old, decayed views must not turn into
+        # dislikes, so every stored interaction counts at least as confidence 1.
+        matrix = matrix.copy()
+        matrix.data = np.maximum(matrix.data, 1.0 / float(merged["alpha"]))
 
     # implicit checks the BLAS pool size when constructed and fitted; its own
     # OpenMP threads do the work, so a threaded BLAS would only oversubscribe.

@@ -37,7 +37,7 @@ def test_fold_in_matches_the_closed_form_solution():
     # then: (YtY + Yu'(Cu - I)Yu + λI) x = Yu' Cu p, computed densely by hand
     y = item_factors.astype(np.float64)
     confidence = np.ones(6)
-    confidence[columns] = 1 + 2.0 * weights
+    confidence[columns] = np.maximum(2.0 * weights, 1.0)  # implicit: alpha * w
     preference = np.zeros(6)
     preference[columns] = 1.0
     left = y.T @ np.diag(confidence) @ y + 0.1 * np.eye(3)
