@@ -22,6 +22,7 @@ from cms.selectors import article_live_list
 from generation.models import GenerationJob
 from generation.selectors import job_get, job_list
 from generation.services import brief_create, brief_submit
+from recommend.audiences import audience_get_by_key
 
 
 @extend_schema_serializer(component_name="GenerationErrorDetail")
@@ -118,6 +119,12 @@ class BriefCreateApi(APIView):
             if section is None:
                 raise serializers.ValidationError(f"No section with id {value}.")
             return section
+
+        def validate_audience(self, value: str) -> str:
+            value = value.strip()
+            if value and audience_get_by_key(key=value) is None:
+                raise serializers.ValidationError(f"No active audience {value!r}.")
+            return value
 
         def validate_topics(self, value: list[str]) -> list[Topic]:
             topics = list(Topic.objects.filter(slug__in=value))

@@ -8,6 +8,7 @@ from wagtail.permission_policies.pages import PagePermissionPolicy
 from cms.models import ArticlePage, SectionPage, Topic
 from cms.selectors import article_live_list
 from generation.models import Brief
+from recommend.audiences import audience_list
 
 # A handful of named sources is enough: retrieval adds the rest, up to
 # GENERATION_MAX_SOURCES.
@@ -65,11 +66,14 @@ class BriefForm(forms.Form):
     source_page_1 = _source_field("Source article")
     source_page_2 = _source_field("Second source article")
     source_page_3 = _source_field("Third source article")
-    audience_key = forms.CharField(
+    audience_key = forms.ChoiceField(
         required=False,
-        max_length=Brief._meta.get_field("audience_key").max_length,
-        label="Audience key",
-        help_text="Optional: the audience the draft is for (recorded with the brief).",
+        label="Audience",
+        help_text=(
+            "Optional: the audience the draft is for. Its top topics and most-read "
+            "articles guide the sources, and the published article is routed to it."
+        ),
+        error_messages={"invalid_choice": "No active audience “%(value)s”."},
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -83,6 +87,10 @@ class BriefForm(forms.Form):
         ).order_by("title")
         for name in SOURCE_FIELDS:
             self.fields[name].queryset = article_live_list()
+        self.fields["audience_key"].choices = [("", "General readers")] + [
+            (audience.key, f"{audience.name} ({audience.key})")
+            for audience in audience_list()
+        ]
 
     def clean_keywords(self) -> list[str]:
         raw = self.cleaned_data["keywords"]

@@ -42,6 +42,7 @@ from generation.providers.base import (
     text_provider_get,
 )
 from generation.selectors import tokens_used_today
+from recommend.audiences import audience_get
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +321,11 @@ def _draft_topics(*, brief: Brief, source_topics: list[tuple[str, ...]]) -> list
     return list(Topic.objects.filter(name__in=names))
 
 
+def _audience_name(key: str) -> str | None:
+    audience = audience_get(key=key) if key else None
+    return audience.name if audience is not None else None
+
+
 def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
     """retrieve -> write -> media -> check -> save; the timings of each step."""
     brief = job.brief
@@ -391,7 +397,9 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
         "job": job.pk,
         "brief_id": brief.pk,
         "brief_summary": brief.summary,
+        # The key alone, as recommend.routing reads it; the name for people.
         "audience": brief.audience_key or None,
+        "audience_name": _audience_name(brief.audience_key),
         "provider": draft.provider,
         "model": draft.model,
         "image_provider": image.provider if image else None,

@@ -92,6 +92,17 @@ class BriefCreateView(PagePermissionRequiredMixin, WagtailAdminTemplateMixin, Fo
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
+    def get_initial(self):
+        """Values a link may pre-fill, e.g. the content gaps' "Draft this"."""
+        initial = super().get_initial()
+        query = self.request.GET
+        for name in ("topic", "audience_key", "section", "angle"):
+            if query.get(name):
+                initial[name] = query[name]
+        if query.getlist("topics"):
+            initial["topics"] = [pk for pk in query.getlist("topics") if pk.isdigit()]
+        return initial
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(

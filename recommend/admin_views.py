@@ -3,7 +3,10 @@
 Each view parses its input and calls one service or selector.
 """
 
+from urllib.parse import urlencode
+
 from django import forms
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
@@ -20,6 +23,7 @@ from recommend.audiences import (
     audience_update,
 )
 from recommend.charts import Series, bar_chart, line_chart
+from recommend.gaps import content_gap_list, content_gap_refresh, topic_sections
 from recommend.models import Audience
 from recommend.performance import performance_report
 
@@ -69,6 +73,58 @@ class AudienceIndexView(EditorRequiredMixin, WagtailAdminTemplateMixin, Template
             active=[audience for audience in audiences if audience.active],
             retired=[audience for audience in audiences if not audience.active],
             can_edit=self.request.user.has_perm("recommend.change_audience"),
+        )
+        return context
+
+
+def content_gap_draft_url(*, gap, section) -> str:
+    """The Generate form, pre-filled for this gap (generation reads these params)."""
+    params = {
+        "topic": gap.topic.name,
+        "topics": gap.topic_id,
+        "audience_key": gap.audience.key,
+    }
+    if section is not None:
+        params["section"] = section.pk
+    return f"{reverse('generation:generate')}?{urlencode(params)}"
+
+
+class ContentGapIndexView(EditorRequiredMixin, WagtailAdminTemplateMixin, TemplateView):
+    """What each audience reads a lot of and has had little of lately.
+
+    Read from the table the scheduled job fills; "Recompute now" runs it.
+    """
+
+    template_name = "recommend/admin/content_gaps.html"
+    page_title = "Content gaps"
+    header_icon = "help"
+
+    def get_breadcrumbs_items(self):
+        return [HOME, AUDIENCES, {"url": "", "label": "Content gaps"}]
+
+    def post(self, request):
+        count = content_gap_refresh()
+        messages.success(request, f"Content gaps recomputed: {count} found.")
+        return redirect("recommend_admin:content_gaps")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        gaps = list(content_gap_list())
+        sections = topic_sections(topic_ids=sorted({gap.topic_id for gap in gaps}))
+        rows = [
+            {
+                "gap": gap,
+                "section": sections.get(gap.topic_id),
+                "draft_url": content_gap_draft_url(
+                    gap=gap, section=sections.get(gap.topic_id)
+                ),
+            }
+            for gap in gaps
+        ]
+        context.update(
+            rows=rows,
+            computed_at=max((gap.computed_at for gap in gaps), default=None),
+            supply_days=getattr(settings, "RECOMMEND_GAP_SUPPLY_DAYS", 30),
         )
         return context
 

@@ -15,6 +15,17 @@ def training_schedule_after_migrate(sender, using: str = "default", **kwargs) ->
         training_schedule_ensure(using=using)
 
 
+def content_gap_schedule_after_migrate(
+    sender, using: str = "default", **kwargs
+) -> None:
+    from django_q.models import Schedule
+
+    from recommend.schedules import content_gap_schedule_ensure
+
+    if Schedule._meta.db_table in connections[using].introspection.table_names():
+        content_gap_schedule_ensure(using=using)
+
+
 class RecommendConfig(AppConfig):
     name = "recommend"
     verbose_name = "Recommendations"
@@ -25,4 +36,9 @@ class RecommendConfig(AppConfig):
             training_schedule_after_migrate,
             sender=self,
             dispatch_uid="recommend.training_schedule",
+        )
+        post_migrate.connect(
+            content_gap_schedule_after_migrate,
+            sender=self,
+            dispatch_uid="recommend.content_gap_schedule",
         )

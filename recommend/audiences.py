@@ -445,6 +445,11 @@ def audience_get(*, key: str) -> Audience | None:
     return Audience.objects.filter(key=key).first()
 
 
+def audience_get_by_key(*, key: str) -> Audience | None:
+    """The active audience with this key: the only kind a brief may target."""
+    return Audience.objects.filter(key=key, active=True).first() if key else None
+
+
 def audience_list_for_reader(*, external_id: str) -> list[Audience]:
     """The active audiences a reader belongs to, cluster first."""
     return list(

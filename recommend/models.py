@@ -196,3 +196,33 @@ class ReaderAudience(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader_id} in {self.audience_id}"
+
+
+class ContentGap(models.Model):
+    """A topic an audience reads a lot of but that has had few articles lately.
+
+    Rewritten as a whole by `recommend.gaps.content_gap_refresh` (a scheduled
+    job); the admin only reads it.
+    """
+
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="content_gaps"
+    )
+    topic = models.ForeignKey(
+        "cms.Topic", on_delete=models.CASCADE, related_name="content_gaps"
+    )
+    engagement_share = models.FloatField()
+    recent_articles = models.PositiveIntegerField()
+    score = models.FloatField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["audience", "topic"], name="content_gap_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} for {self.audience_id} ({self.score:.2f})"

@@ -44,3 +44,44 @@ def training_schedule_ensure(*, using: str = "default") -> Schedule:
             },
         )
     return schedule
+
+
+CONTENT_GAP_SCHEDULE_NAME = "recommend-content-gaps"
+CONTENT_GAP_TASK = "recommend.gaps.content_gap_refresh_task"
+CONTENT_GAP_INTERVAL_MINUTES_DEFAULT = 360
+
+
+def content_gap_schedule_ensure(*, using: str = "default") -> Schedule:
+    """The one "recommend-content-gaps" schedule, every
+    RECOMMEND_GAP_INTERVAL_MINUTES (default six hours); found by name, like
+    the training schedule, so that any number of migrates leave one."""
+    schedules = Schedule.objects.using(using)
+    minutes = int(
+        getattr(
+            settings,
+            "RECOMMEND_GAP_INTERVAL_MINUTES",
+            CONTENT_GAP_INTERVAL_MINUTES_DEFAULT,
+        )
+    )
+    defaults = {
+        "func": CONTENT_GAP_TASK,
+        "schedule_type": Schedule.MINUTES,
+        "minutes": minutes,
+        "repeats": -1,
+    }
+    with transaction.atomic(using=using):
+        named = schedules.filter(name=CONTENT_GAP_SCHEDULE_NAME).order_by("pk")
+        first = named.first()
+        if first is not None:
+            named.exclude(pk=first.pk).delete()
+        # First run one interval on, as for training (a worker started by the
+        # tests must not pick it up); the admin page can recompute at once.
+        schedule, _ = schedules.update_or_create(
+            name=CONTENT_GAP_SCHEDULE_NAME,
+            defaults=defaults,
+            create_defaults={
+                **defaults,
+                "next_run": timezone.now() + datetime.timedelta(minutes=minutes),
+            },
+        )
+    return schedule

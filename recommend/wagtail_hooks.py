@@ -4,7 +4,7 @@ from django.contrib.auth.models import Permission
 from django.urls import path, reverse_lazy
 from wagtail import hooks
 from wagtail.admin.auth import user_has_any_page_permission
-from wagtail.admin.menu import MenuItem
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.viewsets.base import ViewSet
 
 from recommend import admin_views
@@ -33,6 +33,11 @@ class RecommendAdminViewSet(ViewSet):
                 name="audience_edit",
             ),
             path(
+                "audiences/gaps/",
+                admin_views.ContentGapIndexView.as_view(),
+                name="content_gaps",
+            ),
+            path(
                 "performance/",
                 admin_views.PerformanceReportView.as_view(),
                 name="performance",
@@ -52,12 +57,26 @@ class EditorMenuItem(MenuItem):
 
 @hooks.register("register_admin_menu_item")
 def register_audiences_menu_item():
-    return EditorMenuItem(
-        "Audiences",
-        reverse_lazy("recommend_admin:audiences"),
-        name="audiences",
-        icon_name="group",
-        order=170,
+    menu = Menu(
+        items=[
+            EditorMenuItem(
+                "Audiences",
+                reverse_lazy("recommend_admin:audiences"),
+                name="audiences",
+                icon_name="group",
+                order=10,
+            ),
+            EditorMenuItem(
+                "Content gaps",
+                reverse_lazy("recommend_admin:content_gaps"),
+                name="content-gaps",
+                icon_name="help",
+                order=20,
+            ),
+        ]
+    )
+    return SubmenuMenuItem(
+        "Audiences", menu, name="audiences-menu", icon_name="group", order=170
     )
 
 

@@ -9,6 +9,7 @@ from generation.providers.base import (
     TextProvider,
     WriteRequest,
 )
+from recommend.audiences import audience_get_by_key
 
 EXCERPT_WORDS = 180
 
@@ -43,6 +44,28 @@ def sources_for_prompt(sources: list[SourceDocument]) -> str:
     return "\n\n".join(blocks)
 
 
+def audience_describe(*, key: str) -> str:
+    """The {audience} of a prompt: who the readers are and what they read most.
+
+    A key that names no active audience is passed as is (a brief written before
+    the audience retired still reads sensibly).
+    """
+    audience = audience_get_by_key(key=key)
+    if audience is None:
+        return key or "general readers"
+    topics = ", ".join(
+        f"{topic['name']} ({round(100 * topic.get('share', 0))}%)"
+        for topic in audience.top_topics
+    )
+    titles = ", ".join(f"“{article['title']}”" for article in audience.top_articles)
+    parts = [f"{audience.name} ({audience.key})"]
+    if topics:
+        parts.append(f"their reading by topic: {topics}")
+    if titles:
+        parts.append(f"they read most: {titles}")
+    return "; ".join(parts)
+
+
 def prompt_values(
     *, brief: Brief, sources: list[SourceDocument], feedback: str = ""
 ) -> dict[str, object]:
@@ -53,7 +76,7 @@ def prompt_values(
         "tone": brief.tone,
         "target_words": brief.target_words,
         "section": brief.section.title if brief.section_id else "",
-        "audience": brief.audience_key or "general readers",
+        "audience": audience_describe(key=brief.audience_key),
         "sources": sources_for_prompt(sources),
         "feedback": feedback,
     }

@@ -64,6 +64,7 @@ from recommend.engine.train import (
     search_hyperparameters,
     train_model,
 )
+from recommend.gaps import content_gap_refresh
 from recommend.models import Event, ModelVersion
 from recommend.selectors import (
     MODEL_VERSION_STAMP_KEY,
@@ -374,6 +375,7 @@ def _train(
         # versions, and a failure here must not undo a good promotion.
         try:
             audience_refresh(model_version=version)
+            content_gap_refresh()
         except Exception:
             logger.exception("Audience refresh after version %s failed", version.pk)
 

@@ -10,6 +10,7 @@ from wagtail.models import Page
 from cms.models import ArticlePage
 from generation.models import Brief, GenerationJob
 from generation.services import brief_create, brief_submit, generation_job_run
+from recommend.models import Audience
 from tests.factories import ArticlePageFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +125,7 @@ def test_brief_submitted_in_the_admin_becomes_a_job_then_a_draft(
     # given
     client = as_user(who)
     source = library.articles["light-darkness-and-the-body-clock"]
+    Audience.objects.create(key="night-owls", name="Night owls", kind="rule")
     form = client.get(GENERATE)
     assert form.status_code == 200
     assert f'<option value="{library.section.pk}">Health</option>' in _text(form)

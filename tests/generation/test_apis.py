@@ -4,8 +4,16 @@ import pytest
 
 from generation.models import Brief, GenerationJob
 from generation.services import generation_job_run
+from recommend.models import Audience
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def night_owls(db) -> Audience:
+    """The audience the briefs below target: an unknown key is refused."""
+    return Audience.objects.create(key="night-owls", name="Night owls", kind="rule")
+
 
 BRIEFS = "/api/v1/briefs"
 JOBS = "/api/v1/jobs"
