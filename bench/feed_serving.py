@@ -26,9 +26,9 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -66,7 +66,12 @@ def _database(source: Path) -> Path:
         sys.exit(f"{source} not found: run bench/train_end_to_end.py first")
     target = Path(tempfile.gettempdir()) / "bench-feed.sqlite3"
     if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
-        shutil.copyfile(source, target)
+        for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+            leftover.unlink(missing_ok=True)
+        # SQLite's online backup: a consistent copy even of a database in WAL
+        # mode whose recent pages still sit in its -wal file.
+        with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
+            origin.backup(copy)
     return target
 
 
