@@ -18,30 +18,14 @@ from rest_framework.views import APIView
 
 from cms.models import SectionPage, Topic
 from cms.models.api_keys import SCOPE_GENERATION_WRITE
+from cms.openapi import ErrorSerializer, error_responses
 from cms.selectors import article_live_list
 from generation.models import GenerationJob
 from generation.selectors import job_get, job_list
 from generation.services import brief_create, brief_submit
 from recommend.audiences import audience_get_by_key
 
-
-@extend_schema_serializer(component_name="GenerationErrorDetail")
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-@extend_schema_serializer(component_name="GenerationError")
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
-ERROR_RESPONSES = {
-    401: OpenApiResponse(ErrorSerializer, description="No or bad API key."),
-    403: OpenApiResponse(ErrorSerializer, description="Key lacks generation:write."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
-}
+ERROR_RESPONSES = error_responses(scope=SCOPE_GENERATION_WRITE)
 
 
 @extend_schema_serializer(component_name="GenerationJob")

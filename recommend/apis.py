@@ -13,27 +13,11 @@ from rest_framework.views import APIView
 
 from cms.api_errors import error_body
 from cms.models.api_keys import SCOPE_EVENTS_WRITE
+from cms.openapi import ErrorDetailSerializer, ErrorSerializer, error_responses
 from recommend.models import Event, Reader
 from recommend.services.events import event_batch_ingest, reader_erase
 
-
-@extend_schema_serializer(component_name="RecommendErrorDetail")
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
-
-
-@extend_schema_serializer(component_name="RecommendError")
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
-ERROR_RESPONSES = {
-    401: OpenApiResponse(ErrorSerializer, description="No or bad API key."),
-    403: OpenApiResponse(ErrorSerializer, description="Key lacks events:write."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
-}
+ERROR_RESPONSES = error_responses(scope=SCOPE_EVENTS_WRITE)
 
 
 @extend_schema_serializer(component_name="EventContext")
