@@ -174,8 +174,8 @@ def draft_parse(content: str | None, *, provider: str, model: str) -> Draft:
     )
 
 
-class OpenAICompatibleTextProvider(TextProvider):
-    name = "openai_compatible"
+class _ModelServer:
+    """The connection and retry policy both OpenAI-compatible providers share."""
 
     def __init__(
         self,
@@ -193,6 +193,10 @@ class OpenAICompatibleTextProvider(TextProvider):
         self.backoff = backoff
         self.sleep = sleep
         self.client = _client(base_url=base_url, api_key=api_key, timeout=timeout)
+
+
+class OpenAICompatibleTextProvider(_ModelServer, TextProvider):
+    name = "openai_compatible"
 
     @classmethod
     def from_settings(cls) -> "OpenAICompatibleTextProvider":
@@ -241,27 +245,18 @@ class OpenAICompatibleTextProvider(TextProvider):
         return draft
 
 
-class OpenAICompatibleImageProvider(ImageProvider):
+class OpenAICompatibleImageProvider(_ModelServer, ImageProvider):
     name = "openai_compatible"
 
     def __init__(
         self,
         *,
-        model: str,
-        base_url: str = "",
-        api_key: str = "",
         size: str = "1024x1024",
         timeout: float = 120.0,
-        max_retries: int = 3,
-        backoff: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        **connection,
     ) -> None:
-        self.model = model
+        super().__init__(timeout=timeout, **connection)
         self.size = size
-        self.attempts = 1 + max(0, max_retries)
-        self.backoff = backoff
-        self.sleep = sleep
-        self.client = _client(base_url=base_url, api_key=api_key, timeout=timeout)
 
     @classmethod
     def from_settings(cls) -> "OpenAICompatibleImageProvider":
