@@ -20,6 +20,7 @@ class Catalogue:
     titles: list[str]
     urls: list[str]
     section_ids: np.ndarray  # int64
+    section_by_slug: dict[str, int]  # sections holding live articles
     locales: np.ndarray  # str language codes
     published: np.ndarray  # float64 unix seconds (publication date)
     item_topics: sp.csr_matrix  # bool [items, topics]
@@ -78,9 +79,10 @@ def catalogue_build() -> Catalogue:
         "/" + row[2][len(root) :] if row[2].startswith(root) else row[2] for row in rows
     ]
     parent_paths = {row[3][:-4] for row in rows}
-    section_by_path = dict(
-        Page.objects.filter(path__in=parent_paths).values_list("path", "pk")
+    sections = list(
+        Page.objects.filter(path__in=parent_paths).values_list("path", "pk", "slug")
     )
+    section_by_path = {path: pk for path, pk, _ in sections}
     section_ids = np.fromiter(
         (section_by_path.get(row[3][:-4], 0) for row in rows),
         dtype=np.int64,
@@ -104,9 +106,7 @@ def catalogue_build() -> Catalogue:
     # catalogue would pass SQLite's bound-parameter limit.
     links = np.array(
         list(
-            ArticlePage.topics.through.objects.values_list(
-                "articlepage_id", "topic_id"
-            )
+            ArticlePage.topics.through.objects.values_list("articlepage_id", "topic_id")
         )
         or np.empty((0, 2)),
         dtype=np.int64,
@@ -134,6 +134,7 @@ def catalogue_build() -> Catalogue:
         titles=[row[1] for row in rows],
         urls=urls,
         section_ids=section_ids,
+        section_by_slug={slug: pk for _, pk, slug in sections},
         locales=np.array([row[7] for row in rows], dtype=object),
         published=published,
         item_topics=item_topics,

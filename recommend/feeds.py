@@ -102,11 +102,14 @@ def _filter_mask(
             catalogue.item_topics[:, column].todense(), dtype=bool
         ).ravel()
     if section:
-        from wagtail.models import Page
+        section_pk = catalogue.section_by_slug.get(section)
+        if section_pk is None:
+            # Only a section with no live article misses the catalogue's map.
+            from wagtail.models import Page
 
-        section_pk = (
-            Page.objects.filter(slug=section, depth=3).values_list("pk", flat=True)
-        ).first()
+            section_pk = (
+                Page.objects.filter(slug=section, depth=3).values_list("pk", flat=True)
+            ).first()
         if section_pk is None:
             raise FeedFilterError(f"Unknown section '{section}'.")
         mask &= catalogue.section_ids == section_pk

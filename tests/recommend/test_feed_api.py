@@ -69,3 +69,18 @@ def test_similar_items_live_only(keyed_client):
     assert len(ids) == 5 and article.pk not in ids and draft.pk not in ids
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_section_filter_keeps_to_the_section(keyed_client):
+    # given
+    world_build(n_readers=40, n_events=1500)
+    other = ArticlePageFactory(title="Elsewhere")
+    client = keyed_client("feed:read")
+    # when
+    world = client.get("/api/v1/feed", {"reader": "sim-1", "section": "world"})
+    unknown = client.get("/api/v1/feed", {"reader": "sim-1", "section": "nowhere"})
+    # then
+    ids = [item["id"] for item in world.json()["items"]]
+    assert ids and other.pk not in ids
+    assert all(item["url"].startswith("/world/") for item in world.json()["items"])
+    assert unknown.status_code == 400
