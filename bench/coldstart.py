@@ -52,10 +52,10 @@ def main() -> None:
 
     from cms.models import ArticlePage, SectionPage, Topic
     from cms.services import article_create
-    from recommend.feeds import feed_for_reader
-    from recommend.services.simulation import reader_simulation_create
-    from recommend.services.training import model_version_train
-    from recommend.serving import serving_state_reset
+    from recommend.events.simulation import reader_simulation_create
+    from recommend.serving.feeds import feed_for_reader
+    from recommend.serving.state import serving_state_reset
+    from recommend.training.service import model_version_train
 
     settings.RECOMMEND_STAMP_CHECK_SECONDS = 0
     call_command("migrate", verbosity=0)

@@ -3,8 +3,9 @@
 Run from the repository root:
 
     .venv/bin/python bench/quality.py [--readers 5000] [--items 300]
-        [--events 150000] [--models als,bpr,itemknn,popular,auto]
-    .venv/bin/python bench/quality.py --interactions u.data [--min-rating 4]
+        [--events 150000] [--seeds 1,2,3] [--search-budget 120]
+        [--models als,bpr,itemknn,ease,popular,recent,auto]
+    .venv/bin/python bench/quality.py --interactions u.data [--seeds 42]
 
 It takes the same path as `manage.py evaluate` without the database: the
 simulated events (recommend/engine/simulate.py) are weighted as training weighs
@@ -13,12 +14,15 @@ stored events, or the file is read as `evaluate --interactions` reads it; then
 searches algorithms and parameters on the train part only) and scores the test
 part. For simulated data a "truth" row scores items by the simulator's own
 probabilities (true preferences and popularity): a reference ceiling, not a
-model. Prints a table, then one JSON line.
+model. Each seed of --seeds draws a new simulation and a new split (for a
+file, a new split); the table gives the mean ± standard deviation over seeds
+and how many seeds "auto" beat every other model on. One JSON line last.
 """
 
 import argparse
 import json
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,7 +44,7 @@ from recommend.engine.matrix import (  # noqa: E402
 )
 from recommend.engine.simulate import SimulatedReaders, simulate_readers  # noqa: E402
 from recommend.engine.train import TrainedModel  # noqa: E402
-from recommend.interactions_file import (  # noqa: E402
+from recommend.events.files import (  # noqa: E402
     interaction_file_matrix,
     interaction_file_read,
 )
@@ -56,12 +60,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--items", type=int, default=300)
     parser.add_argument("--topics", type=int, default=20)
     parser.add_argument("--events", type=int, default=150_000)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--split", default="user")
     parser.add_argument("--ratio", type=float, default=0.75)
     parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--models", default="als,bpr,itemknn,popular,auto")
-    parser.add_argument("--search-budget", type=float, default=30.0)
+    parser.add_argument("--models", default="als,bpr,itemknn,ease,popular,recent,auto")
+    parser.add_argument("--search-budget", type=float, default=120.0)
     parser.add_argument("--interactions", help="a rating file instead of simulation")
     parser.add_argument("--min-rating", type=float)
     parser.add_argument("--weighting", default="binary")
@@ -108,8 +112,8 @@ def _truth_model(
     )
 
 
-def main() -> None:
-    arguments = _arguments()
+def _run(arguments: argparse.Namespace, seed: int) -> tuple[dict, list[dict]]:
+    """One seed: data (simulated with this seed, or the file), split, results."""
     started = time.perf_counter()
     simulated = None
     if arguments.interactions:
@@ -121,11 +125,11 @@ def main() -> None:
         source = {"file": arguments.interactions, "bad_rows": len(data.bad_rows)}
     else:
         simulated = simulate_readers(
-            _item_topics(arguments.items, arguments.topics, arguments.seed),
+            _item_topics(arguments.items, arguments.topics, seed),
             n_topics=arguments.topics,
             n_readers=arguments.readers,
             n_events=arguments.events,
-            seed=arguments.seed,
+            seed=seed,
         )
         built_matrix = build_matrix(
             simulated.interactions, weights=EVENT_WEIGHTS_DEFAULT
@@ -140,23 +144,21 @@ def main() -> None:
                 "items": arguments.items,
                 "topics": arguments.topics,
                 "events": arguments.events,
-                "seed": arguments.seed,
             }
         }
-    prepared = time.perf_counter() - started
     print(
-        f"{matrix.shape[0]} readers x {matrix.shape[1]} items, {matrix.nnz} "
-        f"interactions (prepared in {prepared:.1f} s); split {arguments.split} "
-        f"{arguments.ratio}, seed {arguments.seed}, k={arguments.k}"
+        f"seed {seed}: {matrix.shape[0]} readers x {matrix.shape[1]} items, "
+        f"{matrix.nnz} interactions (prepared in {time.perf_counter() - started:.1f}"
+        f" s); split {arguments.split} {arguments.ratio}, k={arguments.k}",
+        flush=True,
     )
-
     models = [name.strip() for name in arguments.models.split(",") if name.strip()]
     results = evaluate_algorithms(
         matrix,
         algorithms=models,
         protocol=arguments.split,
         ratio=arguments.ratio,
-        seed=arguments.seed,
+        seed=seed,
         k=arguments.k,
         search_budget=arguments.search_budget,
         timestamps=timestamps,
@@ -166,7 +168,7 @@ def main() -> None:
             matrix,
             protocol=arguments.split,
             ratio=arguments.ratio,
-            seed=arguments.seed,
+            seed=seed,
             timestamps=timestamps,
         )
         truth = _truth_model(
@@ -181,38 +183,86 @@ def main() -> None:
                 "params": {},
             }
         )
-
-    print(
-        f"{'model':8} {'prec@k':>7} {'recall':>7} {'map':>7} {'ndcg':>7} "
-        f"{'cover':>6} {'train s':>8}  params"
-    )
     for result in results:
         print(
-            f"{result['model']:8} {result['precision']:7.4f} {result['recall']:7.4f} "
-            f"{result['map']:7.4f} {result['ndcg']:7.4f} {result['coverage']:6.3f} "
-            f"{result['train_seconds']:8.2f}  {json.dumps(result['params'])}"
+            f"  {result['model']:8} ndcg {result['ndcg']:.4f}  "
+            f"{result['train_seconds']:7.2f} s  {json.dumps(result['params'])}",
+            flush=True,
         )
+    return source, results
+
+
+def main() -> None:
+    arguments = _arguments()
+    started = time.perf_counter()
+    seeds = [int(seed) for seed in arguments.seeds.split(",") if seed.strip()]
+    runs = []
+    source: dict = {}
+    for seed in seeds:
+        source, results = _run(arguments, seed)
+        runs.append(results)
+    names = [result["model"] for result in runs[0]]
+    metrics = ("precision", "recall", "map", "ndcg", "coverage", "train_seconds")
+    table = []
+    for position, name in enumerate(names):
+        values = {metric: [run[position][metric] for run in runs] for metric in metrics}
+        table.append(
+            {
+                "model": name,
+                **{
+                    metric: round(statistics.fmean(values[metric]), 4)
+                    for metric in metrics
+                },
+                "spread": {
+                    metric: round(
+                        statistics.stdev(values[metric]) if len(seeds) > 1 else 0.0,
+                        4,
+                    )
+                    for metric in metrics
+                },
+                "per_seed_ndcg": [round(value, 4) for value in values["ndcg"]],
+            }
+        )
+    auto_wins = None
+    if "auto" in names:
+        others = [name for name in names if name not in ("auto", "truth")]
+        auto = names.index("auto")
+        auto_wins = sum(
+            all(run[auto]["ndcg"] > run[names.index(other)]["ndcg"] for other in others)
+            for run in runs
+        )
+    print(f"mean ± standard deviation over seeds {seeds}:")
+    print(
+        f"{'model':8} {'prec@k':>15} {'recall':>15} {'map':>15} {'ndcg':>15} "
+        f"{'train s':>9}"
+    )
+    for row in table:
+        cells = [
+            f"{row[metric]:.4f}±{row['spread'][metric]:.4f}"
+            for metric in ("precision", "recall", "map", "ndcg")
+        ]
+        print(
+            f"{row['model']:8} {cells[0]:>15} {cells[1]:>15} {cells[2]:>15} "
+            f"{cells[3]:>15} {row['train_seconds']:9.1f}"
+        )
+    if auto_wins is not None:
+        print(f"auto beats every other model on {auto_wins} of {len(seeds)} seeds")
     print(
         json.dumps(
             {
                 "bench": "quality",
                 "source": source,
+                "seeds": seeds,
                 "split": arguments.split,
                 "ratio": arguments.ratio,
                 "k": arguments.k,
                 "search_budget": arguments.search_budget,
                 "machine": platform.machine(),
-                "results": [
-                    {
-                        **{key: value for key, value in result.items()},
-                        **{
-                            name: round(result[name], 4)
-                            for name in ("precision", "recall", "map", "ndcg")
-                        },
-                        "coverage": round(result["coverage"], 4),
-                        "train_seconds": round(result["train_seconds"], 2),
-                    }
-                    for result in results
+                "results": table,
+                "auto_beats_all_seeds": auto_wins,
+                "params": [
+                    {result["model"]: result["params"] for result in run}
+                    for run in runs
                 ],
                 "seconds": round(time.perf_counter() - started, 1),
             }

@@ -55,6 +55,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--repeats", type=int, default=3, help="timed rounds (median reported)"
     )
+    parser.add_argument(
+        "--new-events",
+        type=int,
+        default=50_000,
+        help="events arriving between the first training and the retraining "
+        "(default 50,000: 1%% of 5M), removed again after each repeat",
+    )
     return parser.parse_args()
 
 
@@ -197,8 +204,21 @@ def _readers_ensure(count: int):
     return np.array([by_index[index] for index in range(count)], dtype=np.int64)
 
 
-def _events_load(*, page_ids, reader_pks, events: int, topics: int, seed: int) -> float:
-    """Simulated events inserted with executemany; returns the seconds taken."""
+def _events_load(
+    *,
+    page_ids,
+    reader_pks,
+    events: int,
+    topics: int,
+    seed: int,
+    progress=None,
+    prefix: str = "bench-",
+    quiet: bool = False,
+) -> float:
+    """Simulated events inserted with executemany; returns the seconds taken.
+
+    ``progress(rows)`` is called after each inserted batch (a tqdm bar's update).
+    """
     import numpy as np
     from django.db import connection, transaction
     from django.utils import timezone
@@ -225,7 +245,8 @@ def _events_load(*, page_ids, reader_pks, events: int, topics: int, seed: int) -
         item_ids=page_ids,
     )
     interactions = simulated.interactions
-    print(f"simulated {events:,} events in {time.perf_counter() - started:.1f} s")
+    if not quiet:
+        print(f"simulated {events:,} events in {time.perf_counter() - started:.1f} s")
 
     names = np.array(EVENT_TYPES)[interactions.event_types]
     readers = reader_pks[interactions.reader_ids]
@@ -273,14 +294,16 @@ def _events_load(*, page_ids, reader_pks, events: int, topics: int, seed: int) -
             interactions.values[start:stop].astype(np.float64).tolist(),
             occurred[start:stop],
             [received] * (stop - start),
-            [f"bench-{index}" for index in range(start, stop)],
+            [f"{prefix}{index}" for index in range(start, stop)],
             [""] * (stop - start),
             [context] * (stop - start),
             strict=True,
         )
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(sql, list(rows))
-        if stop % 1_000_000 < BATCH_ROWS or stop == events:
+        if progress is not None:
+            progress(stop - start)
+        elif not quiet and (stop % 1_000_000 < BATCH_ROWS or stop == events):
             print(f"  loaded {stop:,} events ({time.perf_counter() - started:.0f} s)")
     return time.perf_counter() - started
 
@@ -288,7 +311,7 @@ def _events_load(*, page_ids, reader_pks, events: int, topics: int, seed: int) -
 def _train_end_to_end() -> tuple[float, object]:
     from django.db import connection
 
-    from recommend.services.training import model_version_train
+    from recommend.training.service import model_version_train
 
     connection.close()  # the run opens its own, as a worker's task would
     started = time.perf_counter()
@@ -297,9 +320,11 @@ def _train_end_to_end() -> tuple[float, object]:
 
 
 def _versions_clear() -> None:
-    """Back to "no model yet", artifacts included."""
+    """Back to "no model yet", artifacts and the event snapshot included."""
+    from recommend.events.snapshot import event_snapshot_discard
     from recommend.models import ModelVersion
 
+    event_snapshot_discard()
     for version in ModelVersion.objects.all():
         if version.artifact:
             version.artifact.delete(save=False)
@@ -369,6 +394,7 @@ def main() -> None:
     started = time.perf_counter()
     reader_pks = _readers_ensure(arguments.readers)
     print(f"readers: {len(reader_pks):,} ({time.perf_counter() - started:.1f} s)")
+    Event.objects.filter(event_id__startswith="new-").delete()
     stored = Event.objects.filter(event_id__startswith="bench-").count()
     if stored != arguments.events:
         Event.objects.all().delete()
@@ -396,16 +422,28 @@ def main() -> None:
         _versions_clear()
         runs = {}
         for label in ("first", "with_active"):
+            if label == "with_active" and arguments.new_events:
+                _events_load(
+                    page_ids=page_ids,
+                    reader_pks=reader_pks,
+                    events=arguments.new_events,
+                    topics=arguments.topics,
+                    seed=arguments.seed + number,
+                    prefix=f"new-{number}-",
+                    quiet=True,
+                )
             seconds, version = _train_end_to_end()
             runs[label] = {
                 "seconds": round(seconds, 2),
                 "status": version.status,
                 "stages": version.metrics["seconds"],
+                "event_read": version.metrics.get("event_read"),
                 "ndcg": {
                     name: (version.metrics[name] or {}).get("ndcg")
                     for name in ("candidate", "active", "popular")
                 },
             }
+        Event.objects.filter(event_id__startswith="new-").delete()
         fit_seconds = _bare_fit(matrix, params)
         for run in runs.values():
             run["ratio"] = round(run["seconds"] / fit_seconds, 3)

@@ -1,5 +1,7 @@
 """StreamField blocks that make up an article body."""
 
+import re
+
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 
@@ -27,20 +29,57 @@ class QuoteBlock(blocks.StructBlock):
         icon = "openquote"
 
 
+class ArticleLinkValue(blocks.StructValue):
+    @property
+    def public_page(self):
+        """The linked article if a reader may see it now, else None: the title and
+        URL of an unpublished, expired, restricted or in-review page never show."""
+        from cms.selectors import article_live_ids
+
+        page = self.get("page")
+        return page if page is not None and page.pk in article_live_ids() else None
+
+
 class ArticleLinkBlock(blocks.StructBlock):
     page = blocks.PageChooserBlock(page_type="cms.ArticlePage")
     label = blocks.CharBlock(required=False, max_length=255)
 
     class Meta:
         icon = "link"
+        value_class = ArticleLinkValue
 
     def get_api_representation(self, value, context=None):
-        page = value.get("page")
+        page = value.public_page
         return {
             "page": page.pk if page else None,
             "title": page.title if page else None,
             "label": value.get("label") or "",
         }
+
+
+PAGE_LINK = re.compile(r'<a\b[^>]*\blinktype="page"[^>]*>')
+PAGE_LINK_ID = re.compile(r'\bid="(\d+)"')
+
+
+def page_links_public_only(html: str) -> str:
+    """Rich text (database format) whose internal links to pages a reader may not
+    see now become a bare <a>: their text stays, the target's id goes."""
+    from cms.selectors import page_live_list
+
+    links = {
+        tag: int(found.group(1))
+        for tag in PAGE_LINK.findall(html)
+        if (found := PAGE_LINK_ID.search(tag))
+    }
+    if not links:
+        return html
+    public = set(
+        page_live_list().filter(pk__in=set(links.values())).values_list("pk", flat=True)
+    )
+    return PAGE_LINK.sub(
+        lambda match: match.group(0) if links.get(match.group(0)) in public else "<a>",
+        html,
+    )
 
 
 class ArticleBodyBlock(blocks.StreamBlock):
@@ -49,3 +88,10 @@ class ArticleBodyBlock(blocks.StreamBlock):
     image = ImageWithCaptionBlock()
     quote = QuoteBlock()
     article_link = ArticleLinkBlock()
+
+    def get_api_representation(self, value, context=None):
+        representation = super().get_api_representation(value, context)
+        for item in representation:
+            if item["type"] == "paragraph":
+                item["value"] = page_links_public_only(item["value"])
+        return representation

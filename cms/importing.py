@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from wagtail.rich_text import RichText
 
+from cms.limits import InputRejected, json_loads_limited, text_problem
 from cms.models import ArticlePage, Author, SectionPage, Topic
 from cms.sanitise import body_blocks_text, html_to_body_blocks
 from cms.services import (
@@ -143,7 +144,7 @@ def _jsonl_rows(text: str) -> list[ImportRow]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json_loads_limited(line)
         except json.JSONDecodeError as exc:
             rows.append(
                 ImportRow(
@@ -151,6 +152,11 @@ def _jsonl_rows(text: str) -> list[ImportRow]:
                     fields={},
                     parse_error=f"invalid JSON: {exc.msg} (column {exc.colno})",
                 )
+            )
+            continue
+        except InputRejected as exc:
+            rows.append(
+                ImportRow(line=number, fields={}, parse_error=f"invalid JSON: {exc}")
             )
             continue
         if not isinstance(record, dict):
@@ -165,7 +171,9 @@ def _jsonl_rows(text: str) -> list[ImportRow]:
 
 
 def _csv_rows(text: str) -> list[ImportRow]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open (a file cut short) is an error for its row, not
+    # a field that silently swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -251,6 +259,9 @@ def _text(row: ImportRow, name: str, value: Any, *, required: bool = False) -> s
         value = ""
     if not isinstance(value, str):
         raise RowRejected(line=row.line, reason=f"{name} must be text")
+    problem = text_problem(value)
+    if problem:
+        raise RowRejected(line=row.line, reason=f"{name} {problem}")
     value = value.strip()
     if required and not value:
         raise RowRejected(line=row.line, reason=f"missing required field {name!r}")
@@ -278,6 +289,9 @@ def _topics(row: ImportRow, value: Any) -> list[str]:
     for name in (name.strip() for name in names):
         if not name:
             continue
+        problem = text_problem(name)
+        if problem:
+            raise RowRejected(line=row.line, reason=f"a topic {problem}")
         if len(name) > MAX_LENGTHS["topic"]:
             raise RowRejected(
                 line=row.line,
@@ -303,7 +317,13 @@ def _published_date(row: ImportRow, value: Any) -> datetime.date | None:
             reason=f"published {text!r} is not an ISO date or datetime",
         ) from None
     if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
+        try:
+            moment = timezone.localtime(moment)
+        except OverflowError:
+            raise RowRejected(
+                line=row.line,
+                reason=f"published {text!r} is outside the representable range",
+            ) from None
     return moment.date()
 
 

@@ -2,12 +2,12 @@
 
 import datetime
 import io
-import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.files.images import ImageFile
+from django.core.management import call_command
 from django.db import transaction
 from django.utils.html import escape
 from django.utils.text import slugify
@@ -17,20 +17,30 @@ from wagtail.rich_text import RichText
 
 from cms.covers import cover_render
 from cms.models import ArticlePage, Author, HomePage, SectionPage, Topic
-from cms.selectors import LIVE_VERSION_KEY
+from cms.selectors import (
+    LIVE_VERSION_KEY,
+    live_content_stamp_new,
+    live_content_version,
+)
 
 HOME_TITLE = "The Daily Engine"
 
 
 def live_content_touch() -> str:
-    """Move the shared live-content stamp so every process reloads its live ids.
-
-    A fresh random token rather than a counter: a stamp that was rolled back or
-    lost with the cache can never come back to a value a process already holds.
-    """
-    stamp = uuid.uuid4().hex
+    """Move the shared live-content stamp so every process reloads its live ids
+    (and learns the next expiry or go-live moment, when it goes stale again)."""
+    stamp = live_content_stamp_new()
     caches["shared"].set(LIVE_VERSION_KEY, stamp, timeout=None)
-    return stamp
+    return stamp[0]
+
+
+def pages_publish_scheduled() -> str:
+    """Wagtail's scheduled publishing (unpublish the expired, publish what is due),
+    then the stamp checked against the clock. Idempotent: a second run finds
+    nothing due, and the stamp only moves when something's window was crossed.
+    """
+    call_command("publish_scheduled", stdout=io.StringIO())
+    return live_content_version()
 
 
 @transaction.atomic
@@ -60,7 +70,11 @@ def home_page_ensure() -> HomePage:
             is_default_site=True,
             site_name=HOME_TITLE,
         )
-    elif site.root_page_id != home.pk:
+    elif site.root_page_id != home.pk or (site.hostname, site.port) != (
+        hostname,
+        port,
+    ):
+        # Also when the served port moved (`PORT=8080 make run` after a first run).
         site.root_page = home
         site.site_name = HOME_TITLE
         site.hostname, site.port = hostname, port

@@ -4,10 +4,13 @@ They answer ids and statuses only, never draft content: a draft is read in the
 admin, and reaches the content API once an editor has approved it.
 """
 
+import re
+
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import generics, serializers, status
@@ -16,16 +19,46 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cms.limits import MAX_ID, MAX_OFFSET, IdField
 from cms.models import SectionPage, Topic
 from cms.models.api_keys import SCOPE_GENERATION_WRITE
 from cms.openapi import ErrorSerializer, error_responses
 from cms.selectors import article_live_list
-from generation.models import GenerationJob
+from generation.formats import Format
+from generation.models import ANGLE_MAX_LENGTH, GenerationJob
 from generation.selectors import job_get, job_list
 from generation.services import brief_create, brief_submit
-from recommend.audiences import audience_get_by_key
+from recommend.audiences.audiences import audience_get_by_key
 
 ERROR_RESPONSES = error_responses(scope=SCOPE_GENERATION_WRITE)
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,255}\Z")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 255},
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        ]
+    }
+)
+class SectionRefField(serializers.Field):
+    """A section by slug, or by page id as before: the slug, or the id as an int."""
+
+    default_error_messages = {"invalid": "A section slug (or a section page id)."}
+
+    def to_internal_value(self, data) -> int | str:
+        if isinstance(data, int) and not isinstance(data, bool):
+            if 1 <= data <= MAX_ID:
+                return data
+        elif isinstance(data, str) and _SLUG.match(data):
+            if data.isdigit() and len(data) < 19:
+                return int(data)
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
 
 
 @extend_schema_serializer(component_name="GenerationJob")
@@ -60,10 +93,19 @@ class BriefCreateApi(APIView):
         topic = serializers.CharField(
             max_length=255, help_text="The subject, or the question to answer."
         )
-        section = serializers.IntegerField(
-            help_text="Id of the section page the draft is created under."
+        section = SectionRefField(
+            help_text=(
+                "Slug of the section the draft is created under (its page id is "
+                "still accepted)."
+            )
         )
-        angle = serializers.CharField(required=False, allow_blank=True, default="")
+        angle = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=ANGLE_MAX_LENGTH,
+            help_text="The take or focus wanted.",
+        )
         keywords = serializers.ListField(
             child=serializers.CharField(max_length=100),
             required=False,
@@ -71,7 +113,17 @@ class BriefCreateApi(APIView):
             max_length=20,
         )
         tone = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=100
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=100,
+            help_text='The style wanted, e.g. "conversational" or "formal".',
+        )
+        format = serializers.ChoiceField(
+            choices=Format.choices,
+            required=False,
+            default=Format.FEATURE,
+            help_text="feature, explainer, qa, list, how_to or news_brief.",
         )
         target_words = serializers.IntegerField(
             required=False, default=600, min_value=100, max_value=5000
@@ -84,7 +136,7 @@ class BriefCreateApi(APIView):
             help_text="Slugs of topics to draw sources from.",
         )
         source_pages = serializers.ListField(
-            child=serializers.IntegerField(),
+            child=IdField(),
             required=False,
             default=list,
             max_length=10,
@@ -98,10 +150,15 @@ class BriefCreateApi(APIView):
             help_text="Key of the audience the draft is for, if any.",
         )
 
-        def validate_section(self, value: int) -> SectionPage:
-            section = SectionPage.objects.filter(pk=value).first()
+        def validate_section(self, value: int | str) -> SectionPage:
+            if isinstance(value, int):
+                section = SectionPage.objects.filter(pk=value).first()
+                if section is None:
+                    raise serializers.ValidationError(f"No section with id {value}.")
+                return section
+            section = SectionPage.objects.filter(slug=value).order_by("pk").first()
             if section is None:
-                raise serializers.ValidationError(f"No section with id {value}.")
+                raise serializers.ValidationError(f"No section {value!r}.")
             return section
 
         def validate_audience(self, value: str) -> str:
@@ -158,6 +215,7 @@ class BriefCreateApi(APIView):
             angle=data["angle"],
             keywords=data["keywords"],
             tone=data["tone"],
+            format=data["format"],
             target_words=data["target_words"],
             topics=data["topics"],
             source_pages=data["source_pages"],
@@ -196,6 +254,18 @@ class JobListPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
 
+    def get_schema_operation_parameters(self, view):
+        # Bounds as minimum/maximum (a larger limit is cut to max_limit; an offset
+        # past cms.limits.MAX_OFFSET is a 400).
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {
+            "limit": {"minimum": 1, "maximum": self.max_limit, "default": 50},
+            "offset": {"minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        }
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
 
 class JobListApi(generics.ListAPIView):
     """Generation jobs, newest first, filtered by status and/or brief."""
@@ -208,7 +278,7 @@ class JobListApi(generics.ListAPIView):
         status = serializers.ChoiceField(
             choices=GenerationJob.Status.choices, required=False
         )
-        brief = serializers.IntegerField(required=False, min_value=1)
+        brief = IdField(required=False)
 
     @extend_schema(
         summary="List generation jobs",
@@ -216,7 +286,12 @@ class JobListApi(generics.ListAPIView):
             OpenApiParameter(
                 "status", str, enum=GenerationJob.Status.values, required=False
             ),
-            OpenApiParameter("brief", int, required=False, description="A brief id."),
+            OpenApiParameter(
+                "brief",
+                {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                required=False,
+                description="A brief id.",
+            ),
         ],
         responses={
             200: JobOutputSerializer(many=True),

@@ -7,8 +7,10 @@ from wagtail.permission_policies.pages import PagePermissionPolicy
 
 from cms.models import ArticlePage, SectionPage, Topic
 from cms.selectors import article_live_list
-from generation.models import Brief
-from recommend.audiences import audience_list
+from generation.formats import Format
+from generation.models import ANGLE_MAX_LENGTH, FEEDBACK_MAX_LENGTH, Brief
+from generation.widgets import SearchableCheckboxes
+from recommend.audiences.audiences import audience_list
 
 # A handful of named sources is enough: retrieval adds the rest, up to
 # GENERATION_MAX_SOURCES.
@@ -35,6 +37,7 @@ class BriefForm(forms.Form):
     )
     angle = forms.CharField(
         required=False,
+        max_length=ANGLE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Optional: the take or focus you want.",
     )
@@ -42,6 +45,13 @@ class BriefForm(forms.Form):
         required=False,
         max_length=500,
         help_text="Optional, separated by commas: words the article should cover.",
+    )
+    format = forms.ChoiceField(
+        choices=Format.choices,
+        required=False,
+        initial=Format.FEATURE,
+        label="Format",
+        help_text="Feature, explainer, Q&A, list, how-to or a short news brief.",
     )
     tone = forms.CharField(
         required=False,
@@ -60,7 +70,7 @@ class BriefForm(forms.Form):
         queryset=Topic.objects.all(),
         required=False,
         label="Site topics",
-        widget=forms.CheckboxSelectMultiple,
+        widget=SearchableCheckboxes(placeholder="Type to filter topics…"),
         help_text="Optional: published articles on these topics are preferred.",
     )
     source_page_1 = _source_field("Source article")
@@ -115,6 +125,7 @@ class BriefForm(forms.Form):
             "angle": data["angle"],
             "keywords": data["keywords"],
             "tone": data["tone"],
+            "format": data["format"],
             "target_words": data["target_words"],
             "topics": list(data["topics"]),
             "source_pages": [data[name] for name in SOURCE_FIELDS if data.get(name)],
@@ -126,6 +137,29 @@ class RegenerateForm(forms.Form):
     """The feedback a regeneration answers: the reviewer's comment, editable."""
 
     feedback = forms.CharField(
+        max_length=FEEDBACK_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Sent to the writer with the brief; the new version answers it.",
     )
+
+
+class SectionRegenerateForm(forms.Form):
+    """One section of the draft, chosen by its heading, and the comment it answers."""
+
+    section = forms.TypedChoiceField(
+        coerce=int,
+        help_text="Only this section is rewritten; every other block stays as it is.",
+    )
+    feedback = forms.CharField(
+        label="Comment",
+        max_length=FEEDBACK_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What to change in this section, e.g. “shorter, and drop the "
+        "melatonin sentence” or “focus on night-shift workers”.",
+    )
+
+    def __init__(self, *args, sections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["section"].choices = [
+            (section.index, section.heading) for section in sections
+        ]

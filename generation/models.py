@@ -3,9 +3,18 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from wagtail.admin.panels import FieldPanel
 from wagtail.models import RevisionMixin
 from wagtail.snippets.models import register_snippet
+
+from generation.formats import Format
+
+# Longest angle and regeneration feedback: a paragraph or two of guidance, not a
+# document pasted into every prompt and admin page.
+ANGLE_MAX_LENGTH = 2000
+FEEDBACK_MAX_LENGTH = 4000
 
 
 class Brief(models.Model):
@@ -14,8 +23,18 @@ class Brief(models.Model):
     topic = models.CharField(
         max_length=255, help_text="The subject, or the question to answer."
     )
-    angle = models.TextField(blank=True, help_text="The take or focus wanted.")
+    angle = models.TextField(
+        blank=True,
+        max_length=ANGLE_MAX_LENGTH,
+        help_text="The take or focus wanted.",
+    )
     keywords = models.JSONField(default=list, blank=True)
+    format = models.CharField(
+        max_length=20,
+        choices=Format.choices,
+        default=Format.FEATURE,
+        help_text="The shape of the article: headings, steps, questions, length.",
+    )
     tone = models.CharField(max_length=100, default="clear and informative")
     target_words = models.PositiveIntegerField(default=600)
     section = models.ForeignKey(
@@ -48,14 +67,22 @@ class Brief(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("angle"), ANGLE_MAX_LENGTH),
+                name="brief_angle_max_length",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.topic
 
     @property
     def summary(self) -> str:
-        """One line for people: topic, angle and keywords."""
+        """One line for people: topic, format, angle and keywords."""
         parts = [self.topic]
+        if self.format and self.format != Format.FEATURE:
+            parts.append(self.get_format_display())
         if self.angle:
             parts.append(self.angle)
         if self.keywords:
@@ -68,6 +95,7 @@ class PromptTemplate(RevisionMixin, models.Model):
     """The words sent to the model, editable in the admin with their history.
 
     `user_prompt` may use named placeholders: {topic} {angle} {keywords} {tone}
+    {format} {format_instructions}
     {target_words} {sources} {feedback} {audience} {section} (and {title} for
     the cover kind). A job records the template revision it used.
     """
@@ -75,6 +103,7 @@ class PromptTemplate(RevisionMixin, models.Model):
     class Kind(models.TextChoices):
         ARTICLE = "article", "Article draft"
         REGENERATE = "regenerate", "Regeneration with editor feedback"
+        SECTION = "section", "One section rewritten with editor feedback"
         COVER = "cover", "Cover image"
 
     name = models.CharField(max_length=255)
@@ -116,8 +145,19 @@ class GenerationJob(models.Model):
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
     feedback = models.TextField(
-        blank=True, help_text="The editor's comment a regeneration answers."
+        blank=True,
+        max_length=FEEDBACK_MAX_LENGTH,
+        help_text="The editor's comment a regeneration answers.",
     )
+    feedback_actions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the feedback was read as: exclude, focus, length, tone.",
+    )
+    # A section regeneration rewrites one section of the body: its position
+    # among the headed sections, and its heading when it was asked for.
+    section_index = models.PositiveIntegerField(null=True, blank=True)
+    section_heading = models.CharField(max_length=255, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -198,3 +238,7 @@ class GenerationJob(models.Model):
             self.Status.FAILED,
             self.Status.CANCELLED,
         }
+
+
+# AI media (narrations, clips) live in their own module of this app.
+from generation.media.models import MediaItem  # noqa: E402, F401

@@ -7,7 +7,12 @@ from wagtail.models import TaskState, WorkflowState
 from cms.models import ArticlePage
 from cms.selectors import article_live_ids
 from generation.models import GenerationJob, PromptTemplate
-from generation.selectors import draft_provenance, job_get
+from generation.selectors import (
+    draft_ai_revision_ids,
+    draft_provenance,
+    job_get,
+    prompt_revision_number,
+)
 from generation.workflow import draft_last_rejection
 
 
@@ -33,6 +38,17 @@ def _prompt_history_url(*, template_id: int | None, user) -> str | None:
     ):
         return None
     return reverse(viewset.get_url_name("history"), args=[template_id])
+
+
+def _compare_url(*, page_id: int | None) -> str | None:
+    """Wagtail's comparison of the last two AI-written revisions, if there are two."""
+    revisions = draft_ai_revision_ids(page_id=page_id) if page_id else []
+    if len(revisions) < 2:
+        return None
+    previous, latest = revisions[-2:]
+    return reverse(
+        "wagtailadmin_pages:revisions_compare", args=[page_id, previous, latest]
+    )
 
 
 class ProvenancePanel(Panel):
@@ -87,6 +103,12 @@ class ProvenancePanel(Panel):
                     "job": job,
                     "sources": sources,
                     "prompt_template": job.prompt_template if job else None,
+                    "prompt_version_number": prompt_revision_number(
+                        template_id=record.get("prompt_template"),
+                        revision_id=record.get("prompt_version"),
+                    ),
+                    "brief_topics": list(job.brief.topics.all()) if job else [],
+                    "compare_url": _compare_url(page_id=page.pk),
                     "prompt_history_url": _prompt_history_url(
                         template_id=record.get("prompt_template"),
                         user=self.request.user,
@@ -102,6 +124,11 @@ class ProvenancePanel(Panel):
                     "rejection": draft_rejection_open(page=page) if page.pk else None,
                     "regenerate_url": reverse("generation:regenerate", args=[page.pk])
                     if page.pk
+                    else None,
+                    "section_regenerate_url": reverse(
+                        "generation:section_regenerate", args=[page.pk]
+                    )
+                    if page.pk and job is not None
                     else None,
                 }
             )

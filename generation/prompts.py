@@ -13,10 +13,14 @@ Write each section's body as HTML using only <p>, <b>, <i>, <a href>, <ul>, <ol>
 and <li>.
 Answer with one JSON object and nothing else, shaped like this:
 {"title": "...", "standfirst": "one or two sentences", "sections": \
-[{"heading": "...", "html": "<p>...</p>", "sources": [12, 34]}]}"""
+[{"heading": "...", "html": "<p>...</p>", "sources": [12, 34]}], \
+"seo_title": "the title for search results, at most 60 characters", \
+"search_description": "one sentence for search results and sharing, at most 155 \
+characters"}"""
 
 ARTICLE_USER = """\
 Write an article of about {target_words} words.
+Format: {format}. {format_instructions}
 Topic or question: {topic}
 Angle: {angle}
 Keywords: {keywords}
@@ -24,9 +28,10 @@ Tone: {tone}
 Section: {section}
 Audience: {audience}
 
-Use three to five sections, then a short closing section. Start with an \
-introduction that sets the scene and move between sections with transitions; \
-it must read as an article, not a list of quotes.
+Follow the format. Open with a lead that answers the topic and the angle; \
+write headings of your own from what each section says (never a source's \
+title); move between sections with transitions; it must read as an article, \
+not a list of quotes.
 
 Sources (cite them by id):
 {sources}
@@ -39,6 +44,32 @@ An editor rejected the previous draft with this feedback. Address it fully:
 {feedback}
 """
 )
+
+SECTION_SYSTEM = """\
+You are a staff writer for a news and features publication, revising one section \
+of a draft article an editor commented on. Keep every fact grounded in the \
+section as given and in the source articles listed; never invent facts, quotes, \
+numbers, people or links. Keep its links (<a href="url">words</a>) where they \
+still fit. Write the section's body as HTML using only <p>, <b>, <i>, <a href>, \
+<ul>, <ol> and <li>, without its heading.
+Answer with one JSON object and nothing else, shaped like this:
+{"html": "<p>...</p>", "sources": [12, 34]}"""
+
+SECTION_USER = """\
+Rewrite only this section of the article "{title}" (topic: {topic}), in about \
+{target_words} words, tone: {tone}. Return only the section, nothing else of the \
+article.
+
+Section heading: {heading}
+Section as it stands:
+{section}
+
+The editor's comment on this section. Address it fully:
+{feedback}
+
+Sources the section may draw on (cite them by id):
+{sources}
+"""
 
 COVER_USER = """\
 An editorial illustration for an article titled "{title}" about {topic}. \
@@ -56,6 +87,12 @@ DEFAULT_TEMPLATES = [
         "name": "Article regeneration with editor feedback",
         "system_prompt": ARTICLE_SYSTEM,
         "user_prompt": REGENERATE_USER,
+    },
+    {
+        "kind": "section",
+        "name": "One section rewritten with editor feedback",
+        "system_prompt": SECTION_SYSTEM,
+        "user_prompt": SECTION_USER,
     },
     {
         "kind": "cover",

@@ -5,10 +5,11 @@ import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
-from wagtail.models import Page, WorkflowState
+from wagtail.models import Page, Revision, WorkflowState
 
 from cms.models import ArticlePage
 from generation.models import GenerationJob
+from generation.pipeline.sections import BodySection, body_sections
 
 
 def job_list(*, status: str | None = None, brief_id: int | None = None) -> QuerySet:
@@ -85,3 +86,54 @@ def draft_provenance(*, page: ArticlePage) -> dict:
         "tokens_out": sum(job["tokens_out"] for job in jobs),
         "cost_estimate": sum((job["cost_estimate"] for job in jobs), start=0),
     }
+
+
+def prompt_revision_number(
+    *, template_id: int | None, revision_id: int | None
+) -> int | None:
+    """The revision's place in its prompt template's history: 1, 2, 3...
+
+    Editors count versions of *their* template; revision ids are shared by every
+    model with revisions, so "version 118" said nothing about how many edits
+    the template had.
+    """
+    from generation.models import PromptTemplate
+
+    if template_id is None or revision_id is None:
+        return None
+    return (
+        Revision.objects.filter(
+            base_content_type=ContentType.objects.get_for_model(PromptTemplate),
+            object_id=str(template_id),
+            pk__lte=revision_id,
+        ).count()
+        or None
+    )
+
+
+def brief_audience_name(*, key: str) -> str | None:
+    """The name of the audience a brief was written for (None: general readers)."""
+    from recommend.audiences.audiences import audience_get
+
+    audience = audience_get(key=key) if key else None
+    return audience.name if audience is not None else None
+
+
+def draft_ai_revision_ids(*, page_id: int) -> list[int]:
+    """The revisions the AI wrote for this page (one per succeeded job), oldest
+    first; revisions editors saved in between are not among them."""
+    return list(
+        GenerationJob.objects.filter(
+            page_id=page_id,
+            status=GenerationJob.Status.SUCCEEDED,
+            revision__isnull=False,
+        )
+        .order_by("finished_at", "pk")
+        .values_list("revision_id", flat=True)
+    )
+
+
+def draft_sections(*, page: ArticlePage) -> list[BodySection]:
+    """The headed sections of the draft's latest revision, as an editor sees it."""
+    latest = page.get_latest_revision_as_object()
+    return body_sections(list(latest.body.raw_data))

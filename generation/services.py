@@ -6,14 +6,21 @@ The entry points, for views, the API, the command and the admin:
   run by a worker after commit (or inline: `generation_job_run(job_id=...)`);
 - `draft_regenerate(page=..., feedback=..., user=...)` -> a queued job that saves
   a new revision of the same page, with the feedback in the prompt;
+- `draft_section_regenerate(page=..., section=..., feedback=..., user=...)` -> a
+  queued job that rewrites one section only, the other blocks left as they are;
 - `generation_job_cancel(job=...)`; `generation_jobs_resume()` (the sweep).
 
 A job run claims the job with one conditional UPDATE, so a duplicated or retried
-task finds it taken (or finished) and does nothing. A job whose worker died is
-claimable again once its claim is older than the django-q2 timeout.
+task finds it taken (or finished) and does nothing. The claim is a lease that a
+live worker renews while it runs; a job whose worker died (SIGKILL, OOM, a lost
+machine) is claimable again once its claim is older than
+GENERATION_JOB_LEASE_SECONDS, and the sweep (every minute) sends it again.
 """
 
+import html
 import logging
+import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -23,26 +30,45 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from cms.models import ArticlePage, SectionPage, Topic
-from generation.models import Brief, GenerationJob
-from generation.pipeline.checks import DraftRejected, draft_check, plain_text
+from cms.timestamps import rfc3339
+from cms.webhooks.events import WebhookEvent
+from cms.webhooks.services import webhook_event_emit
+from generation.feedback import FeedbackActions, feedback_parse
+from generation.formats import Format
+from generation.models import FEEDBACK_MAX_LENGTH, Brief, GenerationJob, PromptTemplate
+from generation.pipeline.checks import (
+    SOURCES_HEADING,
+    DraftRejected,
+    draft_check,
+    live_articles_for_hrefs,
+    plain_text,
+    section_check,
+)
 from generation.pipeline.media import cover_make
-from generation.pipeline.retrieve import sources_retrieve
-from generation.pipeline.save import JobLost, draft_revise, draft_save
-from generation.pipeline.write import draft_write
+from generation.pipeline.retrieve import source_document, sources_retrieve
+from generation.pipeline.save import JobLost, draft_revise, draft_save, section_revise
+from generation.pipeline.sections import section_html, section_words
+from generation.pipeline.write import (
+    draft_write,
+    prompt_build,
+    prompt_template_ensure,
+    sources_for_prompt,
+)
 from generation.providers.base import (
     ProviderError,
+    SectionRequest,
     Usage,
     image_provider_get,
     text_provider_get,
 )
-from generation.selectors import tokens_used_today
-from recommend.audiences import audience_get
+from generation.selectors import draft_sections, tokens_used_today
+from recommend.audiences.audiences import audience_get
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +76,17 @@ TASK = "generation.tasks.generation_job_run"
 OFFLINE_PROVIDERS = frozenset({"composer", "cover"})
 # The composer gives the same draft every time: retrying a rejected one is useless.
 DETERMINISTIC_TEXT_PROVIDERS = frozenset({"composer"})
-QUEUED_STALL_SECONDS = 600
+# A queued job untouched this long has probably lost its task (prefetched by a
+# worker that died): the sweep sends it again; a duplicate is harmless.
+QUEUED_STALL_SECONDS = 120
 UNFINISHED = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
+# "shorter" on a section of 60 words asks for about 40, not the article minimum.
+SECTION_MIN_WORDS = 15
+_HREF = re.compile(r'<a href="([^"]*)"')
+
+
+class SectionRegenerateRefused(ValueError):
+    """A section regeneration that cannot be asked for; the message says why."""
 
 
 class GenerationFailed(Exception):
@@ -74,6 +109,7 @@ def brief_create(
     angle: str = "",
     keywords: Iterable[str] = (),
     tone: str = "",
+    format: str = "",
     target_words: int = 600,
     topics: Iterable[Topic] = (),
     source_pages: Iterable[ArticlePage] = (),
@@ -87,6 +123,7 @@ def brief_create(
         angle=angle.strip(),
         keywords=[keyword.strip() for keyword in keywords if keyword.strip()],
         tone=tone.strip() or Brief._meta.get_field("tone").default,
+        format=Format.parse(format).value,
         target_words=target_words,
         audience_key=audience_key,
         requested_by=requested_by,
@@ -149,21 +186,95 @@ def draft_regenerate(
     )
     if original is None:
         raise ValueError(f"Page {page.pk} was not drafted by the generation app.")
+    return _regenerate_job_get_or_create(
+        original=original, feedback=feedback.strip(), user=user, enqueue=enqueue
+    )
+
+
+def _regenerate_job_get_or_create(
+    *, original: GenerationJob, feedback: str, user, enqueue: bool, **section
+) -> GenerationJob:
+    """The page's unfinished regeneration if there is one (one at a time per
+    page), else a new one answering `feedback`, sent to a worker when `enqueue`."""
     running = GenerationJob.objects.filter(
-        page=page, kind=GenerationJob.Kind.REGENERATE, status__in=UNFINISHED
+        page=original.page_id, kind=GenerationJob.Kind.REGENERATE, status__in=UNFINISHED
     ).first()
     if running is not None:
         return running
     job = GenerationJob.objects.create(
         brief=original.brief,
         kind=GenerationJob.Kind.REGENERATE,
-        page=page,
-        feedback=feedback.strip(),
+        page_id=original.page_id,
+        feedback=feedback,
+        feedback_actions=feedback_parse(feedback).as_json(),
         requested_by=user,
+        **section,
     )
     if enqueue:
         _job_enqueue(job)
     return job
+
+
+@transaction.atomic
+def draft_section_regenerate(
+    *,
+    page: ArticlePage,
+    section: int | str,
+    feedback: str,
+    user=None,
+    enqueue: bool = True,
+) -> GenerationJob:
+    """A job that rewrites one section of an AI draft answering `feedback`.
+
+    `section` is the section's position among the headed sections (from 0) or
+    its heading. The new revision keeps every other block as it is and stays in
+    "AI review". SectionRegenerateRefused says what is wrong with the request.
+    """
+    if not page.ai_generated:
+        raise SectionRegenerateRefused(
+            f"“{page.title}” is not an AI draft: only AI drafts are regenerated."
+        )
+    original = (
+        GenerationJob.objects.filter(page=page, kind=GenerationJob.Kind.DRAFT)
+        .select_related("brief")
+        .first()
+    )
+    if original is None:
+        raise SectionRegenerateRefused(
+            f"“{page.title}” was not drafted by the generation app."
+        )
+    feedback = (feedback or "").strip()
+    if not feedback:
+        raise SectionRegenerateRefused(
+            "Write a comment for the rewritten section to answer."
+        )
+    if len(feedback) > FEEDBACK_MAX_LENGTH:
+        raise SectionRegenerateRefused(
+            f"The comment is longer than {FEEDBACK_MAX_LENGTH} characters."
+        )
+    sections = draft_sections(page=page)
+    chosen = next(
+        (
+            item
+            for item in sections
+            if (isinstance(section, int) and item.index == section)
+            or (isinstance(section, str) and item.heading == section.strip())
+        ),
+        None,
+    )
+    if chosen is None:
+        headings = ", ".join(f"“{item.heading}”" for item in sections) or "none"
+        raise SectionRegenerateRefused(
+            f"The draft has no section {section!r}; its sections are: {headings}."
+        )
+    return _regenerate_job_get_or_create(
+        original=original,
+        feedback=feedback,
+        user=user,
+        enqueue=enqueue,
+        section_index=chosen.index,
+        section_heading=chosen.heading,
+    )
 
 
 def generation_job_cancel(*, job: GenerationJob, user=None) -> GenerationJob:
@@ -185,7 +296,7 @@ def generation_jobs_resume() -> int:
     worker. Duplicates are harmless (the claim lets one run), so this can be
     scheduled freely."""
     now = timezone.now()
-    stale_claim = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    stale_claim = now - timedelta(seconds=settings.GENERATION_JOB_LEASE_SECONDS)
     job_ids = list(
         GenerationJob.objects.filter(
             Q(
@@ -206,7 +317,7 @@ def generation_jobs_resume() -> int:
 def _job_claim(*, job_id: int) -> tuple[GenerationJob, str] | None:
     """Take the job for this worker, or None if it is taken, finished or gone."""
     now = timezone.now()
-    stale_claim = now - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    stale_claim = now - timedelta(seconds=settings.GENERATION_JOB_LEASE_SECONDS)
     token = uuid.uuid4().hex
     claimed = (
         GenerationJob.objects.filter(pk=job_id)
@@ -263,7 +374,9 @@ def _job_attempt(*, job_id: int, requeue: bool) -> str:
             )
         saved = job.page_id if job.kind == GenerationJob.Kind.DRAFT else job.revision_id
         if saved is None:
-            timings = _pipeline_run(job=job, claim_token=token)
+            run = _pipeline_run if job.section_index is None else _section_run
+            with _claim_renewed(job_id=job.pk, claim_token=token):
+                timings = run(job=job, claim_token=token)
         _job_finish(job=job, claim_token=token, timings=timings)
         return GenerationJob.Status.SUCCEEDED
     except JobLost as lost:
@@ -273,6 +386,57 @@ def _job_attempt(*, job_id: int, requeue: bool) -> str:
         return _job_attempt_failed(
             job=job, claim_token=token, error=error, requeue=requeue
         )
+
+
+@contextmanager
+def _claim_renewed(*, job_id: int, claim_token: str):
+    """Renew the job's lease every quarter lease while the block runs.
+
+    A live worker keeps its job however long the model server takes; a dead one
+    stops renewing, and its job is claimable again one lease later.
+    """
+    stop = threading.Event()
+    interval = settings.GENERATION_JOB_LEASE_SECONDS / 4
+
+    def renew() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    GenerationJob.objects.filter(
+                        pk=job_id,
+                        claim_token=claim_token,
+                        status=GenerationJob.Status.RUNNING,
+                    ).update(claimed_at=timezone.now())
+                except DatabaseError as exc:  # the next renewal tries again
+                    logger.warning("Job %s lease not renewed: %s", job_id, exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(
+        target=renew, name=f"generation-job-{job_id}-lease", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
+def _failures_counted(usage: Usage):
+    """A provider error, or a failed attempt, as a GenerationFailed carrying the
+    tokens spent so far (they count against the budget whatever happened)."""
+    try:
+        yield
+    except ProviderError as error:
+        usage.add(tokens_in=error.usage.tokens_in, tokens_out=error.usage.tokens_out)
+        raise GenerationFailed(
+            str(error), retryable=error.retryable, usage=usage
+        ) from error
+    except GenerationFailed as failed:
+        failed.usage = usage
+        raise
 
 
 @contextmanager
@@ -326,6 +490,30 @@ def _audience_name(key: str) -> str | None:
     return audience.name if audience is not None else None
 
 
+def _job_actions(job: GenerationJob) -> FeedbackActions:
+    """The job's feedback actions (read now for a job queued before they were kept)."""
+    if job.feedback_actions or not job.feedback:
+        return FeedbackActions.from_json(job.feedback_actions)
+    return feedback_parse(job.feedback)
+
+
+def _current_words(job: GenerationJob) -> int | None:
+    """The length of the version the editor saw, sources list left out."""
+    page = ArticlePage.objects.filter(pk=job.page_id).first()
+    if page is None:
+        return None
+    page = page.get_latest_revision_as_object()
+    words = len(page.standfirst.split())
+    for block in page.body:
+        if block.block_type == "heading" and str(block.value) == SOURCES_HEADING:
+            break
+        if block.block_type == "paragraph":
+            words += len(plain_text(block.value.source).split())
+        elif block.block_type == "heading":
+            words += len(str(block.value).split())
+    return words or None
+
+
 def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
     """retrieve -> write -> media -> check -> save; the timings of each step."""
     brief = job.brief
@@ -335,7 +523,7 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
         raise GenerationFailed(
             "The brief's target section no longer exists.", retryable=False
         )
-    try:
+    with _failures_counted(usage):
         text_provider = text_provider_get()
         image_provider = image_provider_get()
         metered = bool(
@@ -344,8 +532,9 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
         )
         _budget_check(metered=metered)
         regenerating = job.kind == GenerationJob.Kind.REGENERATE
+        actions = _job_actions(job)
         with _timed(timings, "retrieve"):
-            retrieval = sources_retrieve(brief=brief, feedback=job.feedback)
+            retrieval = sources_retrieve(brief=brief, actions=actions)
         if not retrieval.sources:
             raise GenerationFailed(
                 "No live article matches this brief, so there is nothing to ground "
@@ -358,6 +547,8 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
                 brief=brief,
                 sources=retrieval.sources,
                 feedback=job.feedback,
+                actions=actions,
+                current_words=_current_words(job) if regenerating else None,
             )
         usage.add(tokens_in=draft.usage.tokens_in, tokens_out=draft.usage.tokens_out)
         with _timed(timings, "media"):
@@ -370,7 +561,11 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
                 tokens_out=image.usage.tokens_out,
                 images=image.usage.images,
             )
-            image.alt_text = plain_text(image.alt_text)[:255]
+            # Every generated image has alt text: the provider's, or the title's.
+            image.alt_text = (
+                plain_text(image.alt_text)
+                or f"Illustration for the article “{plain_text(draft.title)}”."
+            )[:255]
         with _timed(timings, "check"):
             try:
                 checked = draft_check(
@@ -383,21 +578,13 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
                     str(rejected),
                     retryable=text_provider.name not in DETERMINISTIC_TEXT_PROVIDERS,
                 ) from rejected
-    except ProviderError as error:
-        usage.add(tokens_in=error.usage.tokens_in, tokens_out=error.usage.tokens_out)
-        raise GenerationFailed(
-            str(error), retryable=error.retryable, usage=usage
-        ) from error
-    except GenerationFailed as failed:
-        failed.usage = usage
-        raise
     documents = {document.page_id: document for document in retrieval.candidates}
     flags = media_flags + checked.flags
     provenance = {
         "job": job.pk,
         "brief_id": brief.pk,
         "brief_summary": brief.summary,
-        # The key alone, as recommend.routing reads it; the name for people.
+        # The key alone, as recommend.serving.routing reads it; the name for people.
         "audience": brief.audience_key or None,
         "audience_name": _audience_name(brief.audience_key),
         "provider": draft.provider,
@@ -415,11 +602,12 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
             for page_id in checked.cited_ids
         ],
         "feedback": job.feedback,
+        "feedback_actions": actions.as_json() if job.feedback else {},
         "flags": flags,
         "tokens_in": usage.tokens_in,
         "tokens_out": usage.tokens_out,
         "cost_estimate": str(_cost(usage)),
-        "generated_at": timezone.now().isoformat(),
+        "generated_at": rfc3339(timezone.now()),
     }
     job_fields = {
         "provider": draft.provider,
@@ -455,6 +643,118 @@ def _pipeline_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
     return timings
 
 
+def _section_run(*, job: GenerationJob, claim_token: str) -> dict[str, float]:
+    """write -> check -> save for one section of the job's page."""
+    timings: dict[str, float] = {}
+    usage = Usage()
+    page = ArticlePage.objects.filter(pk=job.page_id).first()
+    if page is None:
+        raise GenerationFailed("The draft no longer exists.", retryable=False)
+    latest = page.get_latest_revision_as_object()
+    raw = list(latest.body.raw_data)
+    sections = draft_sections(page=page)
+    index = job.section_index
+    if index >= len(sections) or sections[index].heading != job.section_heading:
+        raise GenerationFailed(
+            f"The section “{job.section_heading}” is no longer in the draft.",
+            retryable=False,
+        )
+    section = sections[index]
+    current_html = section_html(raw, section)
+    brief = job.brief
+    with _failures_counted(usage):
+        provider = text_provider_get()
+        _budget_check(metered=provider.name not in OFFLINE_PROVIDERS)
+        actions = _job_actions(job)
+        current = section_words(raw, section)
+        target = (
+            actions.target_words(current=current, minimum=SECTION_MIN_WORDS)
+            if actions.length
+            else current
+        )
+        hrefs = {html.unescape(href) for href in _HREF.findall(current_html)}
+        linked = live_articles_for_hrefs(hrefs)
+        sources = [
+            source_document(article)
+            for article in {article.pk: article for article in linked.values()}.values()
+        ]
+        tone = actions.tone_for(brief.tone)
+        template = prompt_template_ensure(kind=PromptTemplate.Kind.SECTION)
+        prompt = prompt_build(
+            template=template,
+            values={
+                "title": latest.title,
+                "topic": brief.topic,
+                "tone": tone,
+                "target_words": target,
+                "heading": section.heading,
+                "section": current_html,
+                "feedback": job.feedback,
+                "sources": sources_for_prompt(sources) or "none",
+            },
+        )
+        request = SectionRequest(
+            heading=section.heading,
+            html=current_html,
+            prompt=prompt,
+            feedback=job.feedback,
+            target_words=target,
+            tone=tone,
+            sources=tuple(sources),
+            exclude_terms=actions.exclude,
+            focus_terms=actions.focus,
+        )
+        with _timed(timings, "write"):
+            rewritten, spent = provider.rewrite_section(request)
+        usage.add(tokens_in=spent.tokens_in, tokens_out=spent.tokens_out)
+        with _timed(timings, "check"):
+            try:
+                paragraphs, flags = section_check(html_text=rewritten.html)
+            except DraftRejected as rejected:
+                raise GenerationFailed(
+                    str(rejected),
+                    retryable=provider.name not in DETERMINISTIC_TEXT_PROVIDERS,
+                ) from rejected
+    provenance = {
+        "job": job.pk,
+        "provider": provider.name,
+        "model": provider.model,
+        "prompt_template": prompt.template_id,
+        "prompt_version": prompt.revision_id,
+        "feedback": job.feedback,
+        "feedback_actions": actions.as_json(),
+        "section": {"index": section.index, "heading": section.heading},
+        "flags": list((latest.ai_provenance or {}).get("flags", [])) + flags,
+        "generated_at": timezone.now().isoformat(),
+    }
+    job_fields = {
+        "provider": provider.name,
+        "model": provider.model,
+        "prompt_template_id": prompt.template_id,
+        "prompt_revision_id": prompt.revision_id,
+        "prompt_text": prompt.user,
+        "tokens_in": F("tokens_in") + usage.tokens_in,
+        "tokens_out": F("tokens_out") + usage.tokens_out,
+        "cost_estimate": F("cost_estimate") + _cost(usage),
+        "sources": [source.page_id for source in sources],
+        "flags": flags,
+        "timings": timings,
+    }
+    with _timed(timings, "save"):
+        try:
+            section_revise(
+                job=job,
+                claim_token=claim_token,
+                paragraphs=paragraphs,
+                provenance=provenance,
+                job_fields=job_fields,
+                user=job.requested_by,
+            )
+        except DraftRejected as moved:
+            raise GenerationFailed(str(moved), retryable=False) from moved
+    return timings
+
+
 def _job_finish(
     *, job: GenerationJob, claim_token: str, timings: dict[str, float]
 ) -> None:
@@ -464,18 +764,40 @@ def _job_finish(
     if timings:
         merged["pipeline"] = round(sum(timings.values()), 4)
         merged["queued"] = round((job.claimed_at - job.created_at).total_seconds(), 4)
-    finished = GenerationJob.objects.filter(
-        pk=job.pk, claim_token=claim_token, status=GenerationJob.Status.RUNNING
-    ).update(
-        status=GenerationJob.Status.SUCCEEDED,
-        error="",
-        claim_token="",
-        finished_at=now,
-        updated_at=now,
-        timings=merged,
-    )
-    if not finished:
-        raise JobLost(f"Job {job.pk} changed hands before it could be finished.")
+    with transaction.atomic():
+        finished = GenerationJob.objects.filter(
+            pk=job.pk, claim_token=claim_token, status=GenerationJob.Status.RUNNING
+        ).update(
+            status=GenerationJob.Status.SUCCEEDED,
+            error="",
+            claim_token="",
+            finished_at=now,
+            updated_at=now,
+            timings=merged,
+        )
+        if not finished:
+            raise JobLost(f"Job {job.pk} changed hands before it could be finished.")
+        # Committed with the job's success, or not at all.
+        webhook_event_emit(
+            event=WebhookEvent.DRAFT_READY_FOR_REVIEW,
+            data=_draft_ready_data(job=current),
+        )
+
+
+def _draft_ready_data(*, job: GenerationJob) -> dict:
+    page = ArticlePage.objects.filter(pk=job.page_id).only("title").first()
+    return {
+        "job": job.pk,
+        "kind": job.kind,
+        "brief": job.brief_id,
+        "page": job.page_id,
+        "title": page.title if page else "",
+        "review_url": (
+            f"{settings.WAGTAILADMIN_BASE_URL}/admin/pages/{job.page_id}/edit/"
+            if job.page_id
+            else None
+        ),
+    }
 
 
 def _job_attempt_failed(

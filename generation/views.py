@@ -30,14 +30,22 @@ from wagtail.models import Page, WorkflowState
 from wagtail.permission_policies.pages import PagePermissionPolicy
 
 from cms.models import ArticlePage
-from generation.forms import BriefForm, RegenerateForm
+from generation.forms import BriefForm, RegenerateForm, SectionRegenerateForm
 from generation.models import GenerationJob
 from generation.panels import draft_rejection_open
-from generation.selectors import ai_draft_list, job_get, job_list
+from generation.selectors import (
+    ai_draft_list,
+    brief_audience_name,
+    draft_sections,
+    job_get,
+    job_list,
+)
 from generation.services import (
+    SectionRegenerateRefused,
     brief_create,
     brief_submit,
     draft_regenerate,
+    draft_section_regenerate,
     generation_job_cancel,
 )
 
@@ -119,7 +127,7 @@ class BriefCreateView(PagePermissionRequiredMixin, WagtailAdminTemplateMixin, Fo
         job = brief_submit(brief=brief, user=user)
         messages.success(
             self.request,
-            f"Brief “{brief.topic}” submitted: the draft is being written.",
+            f"Brief “{brief.topic}” submitted as job {job.pk}.",
         )
         return redirect("generation:job", job_id=job.pk)
 
@@ -158,6 +166,8 @@ class JobDetailView(
         timings = job.timings or {}
         context.update(
             job=job,
+            brief_topics=list(job.brief.topics.all()),
+            audience_name=brief_audience_name(key=job.brief.audience_key),
             refresh_url=reverse("generation:job", args=[job.pk]) + "?fragment=1",
             edit_url=(
                 reverse("wagtailadmin_pages:edit", args=[job.page_id])
@@ -316,32 +326,19 @@ class JobIndexView(PagePermissionRequiredMixin, BaseListingView):
         return job_list(status=status).select_related("brief", "requested_by")
 
 
-class DraftRegenerateView(WagtailAdminTemplateMixin, View):
-    """Regenerate with this feedback: the reviewer's comment, a new revision.
+class _DraftStepView(WagtailAdminTemplateMixin, View):
+    """A step on one AI draft the user may edit: the draft as subtitle, and the
+    breadcrumbs AI drafts > the draft > ``step_label``."""
 
-    GET asks for confirmation (the comment can be edited); POST queues the job.
-    A POST without `feedback` (the provenance panel's button) answers the
-    reviewer's comment as it stands.
-    """
-
-    template_name = "generation/admin/regenerate_confirm.html"
-    page_title = "Regenerate with this feedback"
-    header_icon = "rotate"
+    step_label = ""
 
     def dispatch(self, request, page_id: int):
         self.page = get_object_or_404(ArticlePage, pk=page_id)
         if not self.page.permissions_for_user(request.user).can_edit():
             return permission_denied(request)
-        self.rejection = draft_rejection_open(
-            page=self.page.get_latest_revision_as_object()
-        )
-        if self.rejection is None:
-            messages.error(
-                request,
-                f"“{self.page.get_admin_display_title()}” is not an AI draft waiting "
-                "on requested changes, so there is nothing to regenerate.",
-            )
-            return redirect("wagtailadmin_pages:edit", self.page.pk)
+        return self.draft_dispatch(request, page_id)
+
+    def draft_dispatch(self, request, page_id: int):
         return super().dispatch(request, page_id)
 
     def get_page_subtitle(self):
@@ -355,8 +352,35 @@ class DraftRegenerateView(WagtailAdminTemplateMixin, View):
                 "url": reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
                 "label": self.page.get_admin_display_title(),
             },
-            {"url": "", "label": "Regenerate"},
+            {"url": "", "label": self.step_label},
         ]
+
+
+class DraftRegenerateView(_DraftStepView):
+    """Regenerate with this feedback: the reviewer's comment, a new revision.
+
+    GET asks for confirmation (the comment can be edited); POST queues the job.
+    A POST without `feedback` (the provenance panel's button) answers the
+    reviewer's comment as it stands.
+    """
+
+    template_name = "generation/admin/regenerate_confirm.html"
+    page_title = "Regenerate with this feedback"
+    header_icon = "rotate"
+    step_label = "Regenerate"
+
+    def draft_dispatch(self, request, page_id: int):
+        self.rejection = draft_rejection_open(
+            page=self.page.get_latest_revision_as_object()
+        )
+        if self.rejection is None:
+            messages.error(
+                request,
+                f"“{self.page.get_admin_display_title()}” is not an AI draft waiting "
+                "on requested changes, so there is nothing to regenerate.",
+            )
+            return redirect("wagtailadmin_pages:edit", self.page.pk)
+        return super().draft_dispatch(request, page_id)
 
     def get(self, request, page_id: int):
         form = RegenerateForm(initial={"feedback": self.rejection.comment})
@@ -400,3 +424,53 @@ class DraftRegenerateView(WagtailAdminTemplateMixin, View):
             edit_url=reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
         )
         return self.render_to_response(context)
+
+
+class DraftSectionRegenerateView(_DraftStepView):
+    """Rewrite one section with a comment: a new revision, the rest untouched.
+
+    GET shows the draft's section headings and a comment box; POST queues the
+    job. Offered on any AI draft, in review or sent back for changes.
+    """
+
+    template_name = "generation/admin/section_regenerate.html"
+    page_title = "Rewrite one section"
+    header_icon = "rotate"
+    step_label = "Rewrite one section"
+
+    def draft_dispatch(self, request, page_id: int):
+        self.sections = draft_sections(page=self.page)
+        return super().draft_dispatch(request, page_id)
+
+    def get(self, request, page_id: int):
+        return self._render(SectionRegenerateForm(sections=self.sections))
+
+    def post(self, request, page_id: int):
+        form = SectionRegenerateForm(request.POST, sections=self.sections)
+        if not form.is_valid():
+            return self._render(form, status=400)
+        try:
+            job = draft_section_regenerate(
+                page=self.page,
+                section=form.cleaned_data["section"],
+                feedback=form.cleaned_data["feedback"],
+                user=request.user,
+            )
+        except SectionRegenerateRefused as refused:
+            form.add_error(None, str(refused))
+            return self._render(form, status=400)
+        messages.success(
+            request,
+            f"Rewriting “{job.section_heading}” with your comment: a new revision "
+            "follows, in review.",
+        )
+        return redirect("generation:job", job_id=job.pk)
+
+    def _render(self, form, status: int = 200):
+        context = self.get_context_data(
+            form=form,
+            page=self.page,
+            action_url=reverse("generation:section_regenerate", args=[self.page.pk]),
+            edit_url=reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
+        )
+        return self.render_to_response(context, status=status)

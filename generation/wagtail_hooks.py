@@ -1,5 +1,7 @@
 """The generation app in the Wagtail admin: menu, views, provenance panel, actions."""
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.urls import path, reverse, reverse_lazy
 from wagtail import hooks
 from wagtail.admin.action_menu import ActionMenuItem
@@ -9,7 +11,9 @@ from wagtail.admin.viewsets.base import ViewSet
 
 from cms.models import ArticlePage
 from generation import views
+from generation.media.wagtail_hooks import media_urlpatterns
 from generation.panels import ProvenancePanel, draft_rejection_open
+from generation.workflow import draft_in_review, draft_publish_through_review
 
 
 class GenerationViewSet(ViewSet):
@@ -27,6 +31,11 @@ class GenerationViewSet(ViewSet):
                 views.DraftRegenerateView.as_view(),
                 name="regenerate",
             ),
+            path(
+                "drafts/<int:page_id>/regenerate-section/",
+                views.DraftSectionRegenerateView.as_view(),
+                name="section_regenerate",
+            ),
             path("jobs/", views.JobIndexView.as_view(), name="jobs"),
             path("jobs/<int:job_id>/", views.JobDetailView.as_view(), name="job"),
             path(
@@ -39,6 +48,7 @@ class GenerationViewSet(ViewSet):
                 views.JobRetryView.as_view(),
                 name="job_retry",
             ),
+            *media_urlpatterns(),
         ]
 
 
@@ -104,6 +114,33 @@ class RegenerateMenuItem(ActionMenuItem):
 @hooks.register("register_page_action_menu_item")
 def register_regenerate_menu_item():
     return RegenerateMenuItem(order=45)
+
+
+@hooks.register("construct_page_action_menu")
+def hide_publish_while_in_ai_review(menu_items, request, context):
+    """An AI draft in review is published by "Approve and publish" only."""
+    page = context.get("page")
+    if page is not None and draft_in_review(page=page) is not None:
+        menu_items[:] = [item for item in menu_items if item.name != "action-publish"]
+
+
+@hooks.register("before_publish_page")
+def publish_ai_draft_through_review(request, page):
+    """A "Publish" posted anyway (an old form, a script) approves, or is refused."""
+    if draft_in_review(page=page) is None:
+        return None
+    edit_url = reverse("wagtailadmin_pages:edit", args=[page.pk])
+    if draft_publish_through_review(page=page, user=request.user):
+        messages.success(
+            request, f"“{page.title}” approved in AI review and published."
+        )
+        return redirect(edit_url)
+    messages.error(
+        request,
+        "This AI draft is in AI review: an Editor publishes it with “Approve and "
+        "publish”. Your changes were saved as a new revision.",
+    )
+    return redirect(edit_url)
 
 
 def provenance_panel_attach() -> None:

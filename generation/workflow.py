@@ -67,3 +67,37 @@ def draft_last_rejection(*, page: ArticlePage) -> TaskState | None:
         .order_by("-finished_at", "-pk")
         .first()
     )
+
+
+def draft_in_review(*, page) -> TaskState | None:
+    """The open "AI review" task of an AI draft, if it is waiting on one."""
+    if not getattr(page, "ai_generated", False):
+        return None
+    state = page.current_workflow_state
+    if (
+        state is None
+        or state.status != WorkflowState.STATUS_IN_PROGRESS
+        or state.workflow.name != AI_REVIEW_WORKFLOW_NAME
+    ):
+        return None
+    return page.current_workflow_task_state
+
+
+def draft_publish_through_review(*, page, user) -> bool:
+    """A direct "Publish" of an AI draft in review, made its approval.
+
+    Publishing past the review would cancel it with no record of who checked
+    the AI text, and the disclosure would name someone who never approved. A
+    user who may approve (an Editor, a superuser) approves instead, which
+    publishes the revision just saved; anyone else is refused. Returns whether
+    the draft was approved.
+    """
+    task_state = draft_in_review(page=page)
+    if task_state is None:
+        return False
+    task = task_state.task.specific
+    allowed = [name for name, _, _ in task.get_actions(page, user)]
+    if "approve" not in allowed:
+        return False
+    task.on_action(task_state, user, "approve")
+    return True

@@ -1,29 +1,24 @@
 """App configuration for recommendations."""
 
 from django.apps import AppConfig
-from django.db import connections
+from django.core.signals import request_finished
 from django.db.models.signals import post_migrate
 
 
-def training_schedule_after_migrate(sender, using: str = "default", **kwargs) -> None:
-    from django_q.models import Schedule
+def schedules_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    from cms.schedules import schedules_table_exists
+    from recommend.training.schedules import (
+        content_gap_schedule_ensure,
+        performance_schedule_ensure,
+        training_schedule_ensure,
+        trending_schedule_ensure,
+    )
 
-    from recommend.schedules import training_schedule_ensure
-
-    # `migrate some_app` can run before django_q's own tables exist.
-    if Schedule._meta.db_table in connections[using].introspection.table_names():
+    if schedules_table_exists(using):
         training_schedule_ensure(using=using)
-
-
-def content_gap_schedule_after_migrate(
-    sender, using: str = "default", **kwargs
-) -> None:
-    from django_q.models import Schedule
-
-    from recommend.schedules import content_gap_schedule_ensure
-
-    if Schedule._meta.db_table in connections[using].introspection.table_names():
         content_gap_schedule_ensure(using=using)
+        performance_schedule_ensure(using=using)
+        trending_schedule_ensure(using=using)
 
 
 class RecommendConfig(AppConfig):
@@ -33,12 +28,13 @@ class RecommendConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(
-            training_schedule_after_migrate,
+            schedules_after_migrate,
             sender=self,
-            dispatch_uid="recommend.training_schedule",
+            dispatch_uid="recommend.schedules",
         )
-        post_migrate.connect(
-            content_gap_schedule_after_migrate,
-            sender=self,
-            dispatch_uid="recommend.content_gap_schedule",
+        from recommend.serving.impressions import impressions_flush_if_due
+
+        # After the response is sent: the buffered impressions' one insert.
+        request_finished.connect(
+            impressions_flush_if_due, dispatch_uid="recommend.impressions"
         )

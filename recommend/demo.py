@@ -1,45 +1,59 @@
 """The reader demo page: pick a simulated reader, see the feed adapt to clicks."""
 
 from django.conf import settings
-from django.core.cache import caches
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from cms.models import ApiKey
-from cms.models.api_keys import SCOPE_EVENTS_WRITE, SCOPE_FEED_READ
+from cms.api_errors import error_response
+from cms.reader_tokens import ANONYMOUS_PREFIX, reader_token_issue
 from recommend.models import Reader
 
-DEMO_KEY_CACHE_KEY = "recommend:demo-page-key"
-DEMO_KEY_NAME = "reader demo page"
+DEMO_READER_PREFIX = "sim-"
 
 
-def demo_page_key() -> str:
-    """A key limited to feed:read and events:write, made once and shared.
-
-    The page runs in the browser like any front-end, so it needs a key; it gets a
-    narrow one, and only when the demo page is enabled (by default under DEBUG).
-    """
-    cache = caches["shared"]
-    key = cache.get(DEMO_KEY_CACHE_KEY)
-    if key and ApiKey.objects.is_valid(key):
-        return key
-    _, key = ApiKey.objects.create_key(
-        name=DEMO_KEY_NAME, scopes=[SCOPE_FEED_READ, SCOPE_EVENTS_WRITE]
-    )
-    cache.set(DEMO_KEY_CACHE_KEY, key, timeout=None)
-    return key
+def _demo_enabled() -> None:
+    if not settings.RECOMMEND_DEMO_PAGE:
+        raise Http404("The reader demo page is turned off.")
 
 
 def reader_demo(request: HttpRequest) -> HttpResponse:
-    if not settings.RECOMMEND_DEMO_PAGE:
-        raise Http404("The reader demo page is turned off.")
+    _demo_enabled()
     readers = list(
-        Reader.objects.filter(erased=False, external_id__startswith="sim-")
+        Reader.objects.filter(erased=False, external_id__startswith=DEMO_READER_PREFIX)
         .order_by("pk")
         .values_list("external_id", flat=True)[:24]
     )
-    return render(
-        request,
-        "recommend/demo.html",
-        {"api_key": demo_page_key(), "readers": readers},
+    return render(request, "recommend/demo.html", {"readers": readers})
+
+
+@never_cache
+@require_GET
+def reader_demo_token(request: HttpRequest) -> JsonResponse:
+    """The demo's stand-in for a front-end's server: a reader token, never a key.
+
+    A real front-end's server mints tokens with its `readers:issue` key for the
+    reader it has signed in; the demo hands out tokens for its simulated readers
+    (`sim-...`) and for new anonymous ones only.
+    """
+    _demo_enabled()
+    reader = request.GET.get("reader") or None
+    if reader is not None and not reader.startswith(
+        (DEMO_READER_PREFIX, ANONYMOUS_PREFIX)
+    ):
+        return error_response(
+            status_code=403,
+            message="The demo hands out tokens for simulated and anonymous readers.",
+        )
+    try:
+        issued = reader_token_issue(reader=reader)
+    except ValueError as exc:
+        return error_response(status_code=400, message=str(exc))
+    return JsonResponse(
+        {
+            "reader": issued.reader,
+            "token": issued.token,
+            "expires_at": issued.expires_at.isoformat().replace("+00:00", "Z"),
+        }
     )

@@ -201,7 +201,7 @@ class ReaderAudience(models.Model):
 class ContentGap(models.Model):
     """A topic an audience reads a lot of but that has had few articles lately.
 
-    Rewritten as a whole by `recommend.gaps.content_gap_refresh` (a scheduled
+    Rewritten as a whole by `recommend.audiences.gaps.content_gap_refresh` (a scheduled
     job); the admin only reads it.
     """
 
@@ -226,3 +226,98 @@ class ContentGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic_id} for {self.audience_id} ({self.score:.2f})"
+
+
+class PerformanceDay(models.Model):
+    """A UTC day whose performance figures are aggregated up to `aggregated_until`.
+
+    Written by `recommend.audiences.performance.performance_day_aggregate` (a
+    scheduled job, idempotent per day); reports read the aggregates for the part
+    of a day they cover and the raw tables only for what came after.
+    """
+
+    day = models.DateField(unique=True)
+    aggregated_until = models.DateTimeField()
+    aggregated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} until {self.aggregated_until:%H:%M}"
+
+
+class _DailyFigures(models.Model):
+    day = models.DateField()
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    reads = models.PositiveIntegerField(default=0)
+    likes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.impressions} impressions, {self.clicks} clicks"
+
+
+class PageDailyPerformance(_DailyFigures):
+    """One article's impressions, clicks, reads and likes on one day."""
+
+    # An id, not a foreign key: figures of a deleted page may still be summed.
+    page_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "page_id"], name="page_daily_performance_unique"
+            )
+        ]
+
+
+class AudienceDailyPerformance(_DailyFigures):
+    """One audience's figures on one day (members as of the aggregation)."""
+
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="daily_performance"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "audience"], name="audience_daily_performance_unique"
+            )
+        ]
+
+
+class PagePeriodPerformance(_DailyFigures):
+    """One article's figures over one of the report's standard windows.
+
+    Summed from the daily rows by the aggregation job (in the database), so that
+    ranking 50k articles is an index scan. `day` is the window's last day.
+    """
+
+    period_days = models.PositiveSmallIntegerField()
+    page_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period_days", "page_id"],
+                name="page_period_performance_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["period_days", "-impressions", "-reads", "page_id"],
+                name="page_period_rank",
+            )
+        ]
+
+
+class PerformancePeriod(models.Model):
+    """Which window a `PagePeriodPerformance` set covers: [since_day, until)."""
+
+    period_days = models.PositiveSmallIntegerField(unique=True)
+    since_day = models.DateField()
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.period_days} days from {self.since_day}"

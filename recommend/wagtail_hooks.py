@@ -7,7 +7,7 @@ from wagtail.admin.auth import user_has_any_page_permission
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.viewsets.base import ViewSet
 
-from recommend import admin_views
+from recommend.admin import views as admin_views
 
 
 class RecommendAdminViewSet(ViewSet):

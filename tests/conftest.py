@@ -11,9 +11,11 @@ from django.core.cache import caches
 from django.core.cache.backends.db import DatabaseCache
 from rest_framework.test import APIClient
 
+from cms.auth import api_key_cache_clear
 from cms.models import ApiKey
 from cms.models.api_keys import SCOPES
-from recommend.impressions import impressions_discard
+from recommend.serving.impressions import impressions_discard
+from recommend.serving.trending import trending_reset
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +25,20 @@ def _clear_caches():
     caches["default"].clear()
     if not isinstance(caches["shared"], DatabaseCache):
         caches["shared"].clear()
+    caches["feeds"].clear()
+    api_key_cache_clear()
     impressions_discard()
+    trending_reset()  # per-process counts: one test's events are not another's
     yield
+
+
+@pytest.fixture(autouse=True)
+def _no_event_snapshot_between_tests():
+    """Test databases reuse event ids; one test's snapshot is not another's."""
+    yield
+    from recommend.events.snapshot import event_snapshot_discard
+
+    event_snapshot_discard()
 
 
 @pytest.fixture
@@ -78,6 +92,7 @@ def q_worker(transactional_db, settings):
         "DATABASE_URL": _database_url(connection.settings_dict),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "Q_WORKERS": "1",
+        "FEEDS_CACHE_DIR": str(settings.CACHES["feeds"]["LOCATION"]),
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],

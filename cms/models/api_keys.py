@@ -7,12 +7,19 @@ SCOPE_CONTENT_READ = "content:read"
 SCOPE_EVENTS_WRITE = "events:write"
 SCOPE_FEED_READ = "feed:read"
 SCOPE_GENERATION_WRITE = "generation:write"
+# Erasing a reader destroys data: never implied by writing events, never given to
+# a browser.
+SCOPE_READERS_ERASE = "readers:erase"
+# Minting reader tokens (cms.reader_tokens) for browsers: a server-side key only.
+SCOPE_READERS_ISSUE = "readers:issue"
 
 SCOPES = [
     SCOPE_CONTENT_READ,
     SCOPE_EVENTS_WRITE,
     SCOPE_FEED_READ,
     SCOPE_GENERATION_WRITE,
+    SCOPE_READERS_ERASE,
+    SCOPE_READERS_ISSUE,
 ]
 
 

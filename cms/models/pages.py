@@ -4,18 +4,44 @@ import math
 
 from django.db import models
 from django.utils.html import strip_tags
+from django.utils.text import slugify
 from modelcluster.fields import ParentalManyToManyField
 from rest_framework import serializers
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.api import APIField
+from wagtail.api.utils import get_full_url
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.api.fields import ImageRenditionField
 from wagtail.models import Page, PageLogEntry
 from wagtail.search import index
 
 from cms.blocks import ArticleBodyBlock
+from cms.timestamps import rfc3339
 
 WORDS_PER_MINUTE = 230
+
+
+def body_text_from_raw(raw_body) -> str:
+    """An article body's text without markup, from its stored block JSON (no
+    block objects built: cards read it for many articles at once)."""
+    parts: list[str] = []
+    for block in raw_body or ():
+        kind, value = block.get("type"), block.get("value")
+        if kind == "paragraph":
+            parts.append(strip_tags(value or ""))
+        elif kind == "heading":
+            parts.append(str(value or ""))
+        elif kind in ("quote", "image"):
+            parts.append(
+                (value or {}).get("text" if kind == "quote" else "caption") or ""
+            )
+    return "\n".join(part for part in parts if part)
+
+
+def reading_minutes(*, standfirst: str, raw_body) -> int:
+    """Minutes to read standfirst and body at an average adult reading speed."""
+    words = len(f"{standfirst} {body_text_from_raw(raw_body)}".split())
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
 
 
 class TopicSerializer(serializers.Serializer):
@@ -47,13 +73,30 @@ class HeroRenditionsField(serializers.Field):
     """Ready-made renditions of the hero image, so front-ends need no second call."""
 
     def to_representation(self, image):
-        return {
-            name: ImageRenditionField(spec).to_representation(image)
-            for name, spec in HERO_RENDITIONS.items()
-        }
+        request = self.context.get("request")
+        renditions = {}
+        for name, spec in HERO_RENDITIONS.items():
+            rendition = ImageRenditionField(spec).to_representation(image)
+            if request is not None and "url" in rendition:
+                # The host and port the API was asked on, like every other URL.
+                rendition["full_url"] = get_full_url(request, rendition["url"])
+            renditions[name] = rendition
+        return renditions
 
 
-class HomePage(Page):
+class PublicChildrenMixin:
+    """Site listings show only children a reader may see now (the one definition
+    in cms.selectors), never `get_children().live()`."""
+
+    def get_context(self, request, *args, **kwargs):
+        from cms.selectors import page_children_live_list
+
+        context = super().get_context(request, *args, **kwargs)
+        context["children"] = page_children_live_list(page=self)
+        return context
+
+
+class HomePage(PublicChildrenMixin, Page):
     intro = RichTextField(blank=True, features=["bold", "italic", "link"])
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
@@ -64,7 +107,7 @@ class HomePage(Page):
     max_count_per_parent = 1
 
 
-class SectionPage(Page):
+class SectionPage(PublicChildrenMixin, Page):
     intro = models.TextField(blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
@@ -73,6 +116,10 @@ class SectionPage(Page):
 
     parent_page_types = ["cms.HomePage"]
     subpage_types = ["cms.ArticlePage"]
+
+
+# What readers see at the byline of an AI-drafted article (and API v2 serves).
+AI_LABEL = "Drafted with AI from our reporting"
 
 
 class ArticlePage(Page):
@@ -170,17 +217,7 @@ class ArticlePage(Page):
 
     def body_text(self) -> str:
         """The article's text without markup, for search, similarity and counts."""
-        parts: list[str] = []
-        for block in self.body:
-            if block.block_type == "paragraph":
-                parts.append(strip_tags(block.value.source))
-            elif block.block_type == "heading":
-                parts.append(str(block.value))
-            elif block.block_type == "quote":
-                parts.append(block.value["text"])
-            elif block.block_type == "image":
-                parts.append(block.value.get("caption") or "")
-        return "\n".join(part for part in parts if part)
+        return body_text_from_raw(self.body.raw_data)
 
     @property
     def ai_disclosure(self) -> dict:
@@ -196,6 +233,7 @@ class ArticlePage(Page):
             "brief": provenance.get("brief_summary"),
             "approved_by": None,
             "approved_at": None,
+            "label": None,
         }
         if not self.ai_generated:
             return disclosure
@@ -216,11 +254,25 @@ class ArticlePage(Page):
                 .first()
             )
             if publish is not None:
-                disclosure["approved_at"] = publish.timestamp.isoformat()
+                disclosure["approved_at"] = rfc3339(publish.timestamp)
                 if publish.user is not None:
                     # A person's name, never their login: usernames stay private.
                     disclosure["approved_by"] = publish.user.get_full_name() or "Editor"
+        disclosure["label"] = AI_LABEL + (
+            f", reviewed by {disclosure['approved_by']}"
+            if disclosure["approved_by"]
+            else ""
+        )
         return disclosure
+
+    @property
+    def has_sources_heading(self) -> bool:
+        """Whether the body has a "Sources" heading (anchor ``#sources``), as AI
+        drafts do; the page template adds a sources list to those that do not."""
+        return any(
+            block.block_type == "heading" and slugify(str(block.value)) == "sources"
+            for block in self.body
+        )
 
     @property
     def word_count(self) -> int:
@@ -229,4 +281,4 @@ class ArticlePage(Page):
     @property
     def reading_time(self) -> int:
         """Minutes to read the article at an average adult reading speed."""
-        return max(1, math.ceil(self.word_count / WORDS_PER_MINUTE))
+        return reading_minutes(standfirst=self.standfirst, raw_body=self.body.raw_data)

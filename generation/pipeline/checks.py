@@ -22,11 +22,14 @@ from cms.models import ArticlePage
 from cms.sanitise import HEADING_MAX_LENGTH, html_sanitise, html_to_body_blocks
 from cms.selectors import article_live_list
 from generation.pipeline.retrieve import Retrieval, drafts_in_review
+from generation.pipeline.sections import SOURCES_HEADING
 from generation.providers.base import Draft
 from generation.similarity import TfidfSpace, cosine_similarities, text_terms
 
-SOURCES_HEADING = "Sources"
 TITLE_MAX_LENGTH = 255
+# What search results show before cutting: longer text is clipped at a word.
+SEO_TITLE_MAX_LENGTH = 70
+SEARCH_DESCRIPTION_MAX_LENGTH = 160
 # cms.sanitise writes every kept link exactly like this, so a regex is enough here.
 _ANCHOR = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
 _WHITESPACE = re.compile(r"\s+")
@@ -45,6 +48,8 @@ class CheckedDraft:
     cited_ids: list[int]
     word_count: int
     flags: list[dict] = field(default_factory=list)
+    seo_title: str = ""
+    search_description: str = ""
 
 
 def plain_text(value: str) -> str:
@@ -257,4 +262,35 @@ def draft_check(
         cited_ids=cited_ids,
         word_count=words,
         flags=flags,
+        seo_title=_clip(plain_text(draft.seo_title) or title, SEO_TITLE_MAX_LENGTH),
+        search_description=_clip(
+            plain_text(draft.search_description) or standfirst,
+            SEARCH_DESCRIPTION_MAX_LENGTH,
+        ),
     )
+
+
+def section_check(*, html_text: str) -> tuple[list[str], list[dict]]:
+    """A rewritten section's body made safe: its paragraphs' HTML and the flags.
+
+    The same whitelist and link grounding as a whole draft; a heading inside it
+    would split the section, so its words stay as a paragraph of their own.
+    """
+    flags: list[dict] = []
+    blocks = html_to_body_blocks(html=html_text)
+    hrefs = {
+        html.unescape(href)
+        for kind, value in blocks
+        if kind == "paragraph"
+        for href, _ in _ANCHOR.findall(str(value))
+    }
+    linked = live_articles_for_hrefs(hrefs)
+    paragraphs = []
+    for kind, value in blocks:
+        if kind == "paragraph":
+            paragraphs.append(_links_grounded(str(value), linked, flags))
+        elif str(value).strip():
+            paragraphs.append(f"<p>{html.escape(str(value), quote=False)}</p>")
+    if not any(plain_text(paragraph) for paragraph in paragraphs):
+        raise DraftRejected("The rewritten section has no text.")
+    return paragraphs, flags

@@ -9,6 +9,7 @@ worker that lost the job (timed out, or the job was cancelled) saves nothing.
 
 import io
 import logging
+import uuid
 from collections.abc import Callable
 
 from django.core.files.images import ImageFile
@@ -21,7 +22,8 @@ from wagtail.rich_text import RichText
 from cms.models import ArticlePage, Topic
 from cms.services import article_create
 from generation.models import GenerationJob
-from generation.pipeline.checks import CheckedDraft
+from generation.pipeline.checks import CheckedDraft, DraftRejected
+from generation.pipeline.sections import body_sections
 from generation.providers.base import GeneratedImage
 from generation.workflow import draft_review_start
 
@@ -111,10 +113,24 @@ def draft_save(
         )
         page.ai_generated = True
         page.ai_provenance = provenance
-        page.save(update_fields=["ai_generated", "ai_provenance"])
+        page.seo_title = checked.seo_title
+        page.search_description = checked.search_description
+        page.save(
+            update_fields=[
+                "ai_generated",
+                "ai_provenance",
+                "seo_title",
+                "search_description",
+            ]
+        )
         # article_create saved a first revision without provenance: amend it in
         # place rather than leave a provenance-less revision in the history.
         revision = page.save_revision(overwrite_revision=page.latest_revision)
+        if user is not None:
+            # Wagtail's "Task submitted by" is the revision's user: the editor who
+            # asked for the draft, not a blank.
+            Revision.objects.filter(pk=revision.pk).update(user=user)
+            revision.user = user
         draft_review_start(page=page, user=user)
         GenerationJob.objects.filter(pk=job.pk).update(
             page=page, revision=revision, updated_at=timezone.now(), **job_fields
@@ -146,6 +162,8 @@ def draft_revise(
         draft = page.get_latest_revision_as_object()
         draft.title = checked.title
         draft.standfirst = checked.standfirst
+        draft.seo_title = checked.seo_title
+        draft.search_description = checked.search_description
         draft.body = [
             (kind, RichText(value) if kind == "paragraph" else value)
             for kind, value in checked.body
@@ -161,6 +179,57 @@ def draft_revise(
         if not draft.live:
             # A never-published page keeps its draft in the row too, as the
             # Wagtail editor does.
+            draft.save()
+        revision = draft.save_revision(user=user, log_action=True)
+        draft_review_start(page=draft, user=user)
+        GenerationJob.objects.filter(pk=job.pk).update(
+            revision=revision, updated_at=timezone.now(), **job_fields
+        )
+        return revision
+
+    return _atomic_with_files(write)
+
+
+def section_revise(
+    *,
+    job: GenerationJob,
+    claim_token: str,
+    paragraphs: list[str],
+    provenance: dict,
+    job_fields: dict,
+    user=None,
+) -> Revision:
+    """A new revision of the job's page with its section replaced by `paragraphs`.
+
+    Every other block keeps its raw data and id; the section is found again in
+    the latest revision (by position and heading) inside the transaction.
+    """
+
+    def write(created_files: list[str]):
+        locked = _job_locked(job=job, claim_token=claim_token)
+        if locked.revision_id is not None:
+            raise JobLost(f"Job {job.pk} already saved revision {locked.revision_id}.")
+        page = ArticlePage.objects.get(pk=locked.page_id)
+        draft = page.get_latest_revision_as_object()
+        raw = list(draft.body.raw_data)
+        sections = body_sections(raw)
+        index = locked.section_index
+        if index >= len(sections) or sections[index].heading != locked.section_heading:
+            raise DraftRejected(
+                f"The section “{locked.section_heading}” was moved or renamed while "
+                "it was being rewritten."
+            )
+        section = sections[index]
+        rewritten = [
+            {"type": "paragraph", "value": paragraph, "id": str(uuid.uuid4())}
+            for paragraph in paragraphs
+        ]
+        stream_block = ArticlePage._meta.get_field("body").stream_block
+        draft.body = stream_block.to_python(
+            raw[: section.start + 1] + rewritten + raw[section.end :]
+        )
+        draft.ai_provenance = {**(draft.ai_provenance or {}), **provenance}
+        if not draft.live:
             draft.save()
         revision = draft.save_revision(user=user, log_action=True)
         draft_review_start(page=draft, user=user)

@@ -1,5 +1,7 @@
 """Write: the prompt built from the template and the sources, then the text provider."""
 
+from generation.feedback import FeedbackActions
+from generation.formats import FORMAT_INSTRUCTIONS, Format
 from generation.models import Brief, PromptTemplate
 from generation.prompts import DEFAULT_TEMPLATES, prompt_render
 from generation.providers.base import (
@@ -9,7 +11,7 @@ from generation.providers.base import (
     TextProvider,
     WriteRequest,
 )
-from recommend.audiences import audience_get_by_key
+from recommend.audiences.audiences import audience_get_by_key
 
 EXCERPT_WORDS = 180
 
@@ -67,14 +69,22 @@ def audience_describe(*, key: str) -> str:
 
 
 def prompt_values(
-    *, brief: Brief, sources: list[SourceDocument], feedback: str = ""
+    *,
+    brief: Brief,
+    sources: list[SourceDocument],
+    feedback: str = "",
+    target_words: int | None = None,
+    tone: str = "",
 ) -> dict[str, object]:
+    article_format = Format.parse(brief.format)
     return {
         "topic": brief.topic,
+        "format": article_format.label,
+        "format_instructions": FORMAT_INSTRUCTIONS[article_format],
         "angle": brief.angle or "none given",
         "keywords": ", ".join(brief.keywords) or "none given",
-        "tone": brief.tone,
-        "target_words": brief.target_words,
+        "tone": tone or brief.tone,
+        "target_words": target_words or brief.target_words,
         "section": brief.section.title if brief.section_id else "",
         "audience": audience_describe(key=brief.audience_key),
         "sources": sources_for_prompt(sources),
@@ -97,23 +107,44 @@ def draft_write(
     brief: Brief,
     sources: list[SourceDocument],
     feedback: str = "",
+    actions: FeedbackActions | None = None,
+    current_words: int | None = None,
 ) -> tuple[Draft, Prompt]:
-    """The provider's draft for the brief, and the prompt it was given."""
+    """The provider's draft for the brief, and the prompt it was given.
+
+    A regeneration writes to the length and tone its feedback asks for
+    (`current_words`: the length of the version the editor saw); the comment
+    itself goes to the prompt verbatim.
+    """
+    actions = actions or FeedbackActions()
+    target_words = actions.target_words(current=current_words or brief.target_words)
+    if not actions.length:
+        target_words = brief.target_words
+    tone = actions.tone_for(brief.tone)
     kind = PromptTemplate.Kind.REGENERATE if feedback else PromptTemplate.Kind.ARTICLE
     template = prompt_template_ensure(kind=kind)
     prompt = prompt_build(
         template=template,
-        values=prompt_values(brief=brief, sources=sources, feedback=feedback),
+        values=prompt_values(
+            brief=brief,
+            sources=sources,
+            feedback=feedback,
+            target_words=target_words,
+            tone=tone,
+        ),
     )
     request = WriteRequest(
         topic=brief.topic,
         angle=brief.angle,
         keywords=tuple(brief.keywords),
-        tone=brief.tone,
-        target_words=brief.target_words,
+        tone=tone,
+        target_words=target_words,
         sources=tuple(sources),
         prompt=prompt,
         feedback=feedback,
         audience=brief.audience_key,
+        exclude_terms=actions.exclude,
+        focus_terms=actions.focus,
+        format=Format.parse(brief.format).value,
     )
     return provider.write(request), prompt

@@ -17,6 +17,7 @@ class SourceDocument:
     text: str  # the body as plain text, one paragraph a line
     topics: tuple[str, ...] = ()
     score: float = 0.0
+    quotes: tuple[str, ...] = ()  # quoted words in the text, not the writer's own
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,28 @@ class WriteRequest:
     target_words: int
     sources: tuple[SourceDocument, ...]
     prompt: Prompt
-    feedback: str = ""
+    feedback: str = ""  # the editor's comment, verbatim
     audience: str = ""
+    # The comment read as actions (generation.feedback): subjects to leave out
+    # and subjects to lead with, in the editor's words.
+    exclude_terms: tuple[str, ...] = ()
+    focus_terms: tuple[str, ...] = ()
+    format: str = "feature"  # generation.formats.Format
+
+
+@dataclass(frozen=True)
+class SectionRequest:
+    """One section of a draft to rewrite with an editor's comment."""
+
+    heading: str
+    html: str  # the section's body as it stands, without its heading
+    prompt: Prompt
+    feedback: str  # the comment, verbatim
+    target_words: int
+    tone: str = ""
+    sources: tuple[SourceDocument, ...] = ()  # the articles the section links to
+    exclude_terms: tuple[str, ...] = ()
+    focus_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,10 @@ class Draft:
     provider: str
     model: str
     usage: Usage = field(default_factory=Usage)
+    # For search engines and sharing (Wagtail's promote tab); derived from the
+    # title and standfirst by the checks when a provider leaves them empty.
+    seo_title: str = ""
+    search_description: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +132,13 @@ class TextProvider(ABC):
     @abstractmethod
     def write(self, request: WriteRequest) -> Draft:
         """An article for the request, grounded in `request.sources`."""
+
+    def rewrite_section(self, request: SectionRequest) -> tuple[DraftSection, Usage]:
+        """The section rewritten to answer the comment (its body only)."""
+        raise ProviderError(
+            f"The {self.name} provider cannot rewrite a single section.",
+            retryable=False,
+        )
 
 
 class ImageProvider(ABC):

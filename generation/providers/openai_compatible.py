@@ -28,6 +28,7 @@ from generation.providers.base import (
     ImageProvider,
     ImageRequest,
     ProviderError,
+    SectionRequest,
     TextProvider,
     Usage,
     WriteRequest,
@@ -165,13 +166,43 @@ def draft_parse(content: str | None, *, provider: str, model: str) -> Draft:
         ):
             raise MalformedOutput(f"section {number}: sources must be page ids")
         parsed.append(DraftSection(heading=heading, html=body, sources=tuple(sources)))
+    seo_title, search_description = (
+        data.get("seo_title"),
+        data.get("search_description"),
+    )
     return Draft(
         title=title,
         standfirst=standfirst,
         sections=parsed,
         provider=provider,
         model=model,
+        # Optional: the checks derive them from the title and standfirst.
+        seo_title=seo_title if isinstance(seo_title, str) else "",
+        search_description=(
+            search_description if isinstance(search_description, str) else ""
+        ),
     )
+
+
+def section_parse(content: str | None, *, heading: str) -> DraftSection:
+    """The model's JSON answer for one section; MalformedOutput when it does not fit."""
+    text = (content or "").strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise MalformedOutput(f"not JSON: {error.msg}") from error
+    if not isinstance(data, dict):
+        raise MalformedOutput("not a JSON object")
+    body, sources = data.get("html"), data.get("sources") or []
+    if not isinstance(body, str) or not body.strip():
+        raise MalformedOutput("the section needs its html")
+    if not isinstance(sources, list) or not all(
+        isinstance(source, int) and not isinstance(source, bool) for source in sources
+    ):
+        raise MalformedOutput("sources must be page ids")
+    return DraftSection(heading=heading, html=body, sources=tuple(sources))
 
 
 class _ModelServer:
@@ -210,13 +241,32 @@ class OpenAICompatibleTextProvider(_ModelServer, TextProvider):
         )
 
     def write(self, request: WriteRequest) -> Draft:
+        draft, usage = self._json_completion(
+            request.prompt,
+            parse=lambda content: draft_parse(
+                content, provider=self.name, model=self.model
+            ),
+            what="Writing the draft",
+        )
+        draft.usage = usage
+        return draft
+
+    def rewrite_section(self, request: SectionRequest) -> tuple[DraftSection, Usage]:
+        return self._json_completion(
+            request.prompt,
+            parse=lambda content: section_parse(content, heading=request.heading),
+            what="Rewriting the section",
+        )
+
+    def _json_completion(self, prompt, *, parse, what: str):
+        """`parse` of one JSON chat completion, with retries, and the tokens spent."""
         usage = Usage()
         messages = []
-        if request.prompt.system:
-            messages.append({"role": "system", "content": request.prompt.system})
-        messages.append({"role": "user", "content": request.prompt.user})
+        if prompt.system:
+            messages.append({"role": "system", "content": prompt.system})
+        messages.append({"role": "user", "content": prompt.user})
 
-        def attempt() -> Draft:
+        def attempt():
             completion = self.client.chat.completions.create(
                 model=self.model,
                 messages=messages,
@@ -230,19 +280,17 @@ class OpenAICompatibleTextProvider(_ModelServer, TextProvider):
                 )
             if not completion.choices:
                 raise MalformedOutput("no choices")
-            content = completion.choices[0].message.content
-            return draft_parse(content, provider=self.name, model=self.model)
+            return parse(completion.choices[0].message.content)
 
-        draft = call_with_retries(
+        result = call_with_retries(
             attempt,
-            what="Writing the draft",
+            what=what,
             attempts=self.attempts,
             backoff=self.backoff,
             usage=usage,
             sleep=self.sleep,
         )
-        draft.usage = usage
-        return draft
+        return result, usage
 
 
 class OpenAICompatibleImageProvider(_ModelServer, ImageProvider):

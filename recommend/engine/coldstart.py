@@ -1,5 +1,6 @@
 """Cold start without retraining: fold new readers in, place new items by content."""
 
+import copy
 import re
 
 import numpy as np
@@ -49,6 +50,13 @@ class TfidfIndex:
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
         norms[norms == 0] = 1.0
         return sp.csr_matrix(sp.diags(1.0 / norms) @ weighted, dtype=np.float32)
+
+    def with_rows(self, texts: list[str]) -> "TfidfIndex":
+        """An index of ``texts`` under this vocabulary and these weights (the
+        rows a catalogue update adds; words never seen before are left out)."""
+        index = copy.copy(self)
+        index.matrix = self.transform(texts)
+        return index
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         rows, columns = [], []

@@ -20,7 +20,7 @@ no relevant item contributes 0); callers pass users present in train and test.
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,6 +96,30 @@ def split_interactions(
 
     Rounding is half-up; ties in time are broken by the seeded random draw.
     """
+    parts = split_with_timestamps(
+        matrix, protocol=protocol, ratio=ratio, seed=seed, timestamps=timestamps
+    )
+    return parts.train, parts.test
+
+
+class SplitParts(NamedTuple):
+    """A split and, when timestamps were given, their matching parts."""
+
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    train_timestamps: sp.csr_matrix | None
+    test_timestamps: sp.csr_matrix | None
+
+
+def split_with_timestamps(
+    matrix: sp.csr_matrix,
+    *,
+    protocol: SplitProtocol,
+    ratio: float = 0.75,
+    seed: int = 42,
+    timestamps: sp.csr_matrix | None = None,
+) -> SplitParts:
+    """split_interactions, also splitting ``timestamps`` along the same pairs."""
     if not 0.0 < ratio <= 1.0:
         raise ValueError(f"ratio must be in (0, 1], got {ratio}")
     matrix = _canonical(matrix)
@@ -103,6 +127,13 @@ def split_interactions(
     rows = np.repeat(np.arange(n_readers), np.diff(matrix.indptr))
     rng = np.random.default_rng(seed)
     random_key = rng.random(matrix.nnz)
+    if timestamps is not None:
+        timestamps = _canonical(timestamps)
+        same_structure = np.array_equal(
+            timestamps.indptr, matrix.indptr
+        ) and np.array_equal(timestamps.indices, matrix.indices)
+        if not same_structure:
+            raise ValueError("timestamps must have the sparsity structure of matrix")
 
     if protocol == "random":
         n_train = int(np.floor(ratio * matrix.nnz + 0.5))
@@ -117,19 +148,22 @@ def split_interactions(
     elif protocol == "time":
         if timestamps is None:
             raise ValueError("the time protocol needs a timestamps matrix")
-        timestamps = _canonical(timestamps)
-        same_structure = np.array_equal(
-            timestamps.indptr, matrix.indptr
-        ) and np.array_equal(timestamps.indices, matrix.indices)
-        if not same_structure:
-            raise ValueError("timestamps must have the sparsity structure of matrix")
         train_mask = _stratified_train_mask(
             rows, n_readers, ratio, random_key, timestamps.data
         )
     else:
         raise ValueError(f"unknown split protocol: {protocol!r}")
 
-    return _subset(matrix, rows, train_mask), _subset(matrix, rows, ~train_mask)
+    train_times = test_times = None
+    if timestamps is not None:
+        train_times = _subset(timestamps, rows, train_mask)
+        test_times = _subset(timestamps, rows, ~train_mask)
+    return SplitParts(
+        train=_subset(matrix, rows, train_mask),
+        test=_subset(matrix, rows, ~train_mask),
+        train_timestamps=train_times,
+        test_timestamps=test_times,
+    )
 
 
 def _hit_matrix(
@@ -253,7 +287,8 @@ def evaluate_algorithms(
     ratio: float = 0.75,
     seed: int = 42,
     k: int = 10,
-    search_budget: float = 60.0,
+    search_budget: float | None = 60.0,
+    search_trials: int | None = None,
     params: dict[str, dict] | None = None,
     timestamps: sp.csr_matrix | None = None,
 ) -> list[dict]:
@@ -261,21 +296,21 @@ def evaluate_algorithms(
 
     ``params`` maps an algorithm to parameter overrides. ``"auto"`` runs
     search_hyperparameters on the TRAIN part only (it carves its own validation
-    split from it), then trains the winner on the whole train part; its row has
-    ``params = {"algorithm": winner, **winner_params}`` and ``train_seconds``
-    includes the search.
+    split from it, same protocol and ratio), within ``search_budget`` seconds
+    and/or ``search_trials`` trials, then trains the winner on the whole train
+    part; its row has ``params = {"algorithm": winner, **winner_params}`` and
+    ``train_seconds`` includes the search. The test part never reaches the
+    search or any fit.
     """
-    # Imported here because train imports this module for the search's scoring.
-    from recommend.engine.train import (
-        SEARCHABLE_ALGORITHMS,
-        search_hyperparameters,
-        train_model,
-    )
+    # Imported here because search and train import this module.
+    from recommend.engine.search import search_hyperparameters
+    from recommend.engine.train import SEARCHABLE_ALGORITHMS, train_model
 
     params = params or {}
-    train, test = split_interactions(
+    parts = split_with_timestamps(
         matrix, protocol=protocol, ratio=ratio, seed=seed, timestamps=timestamps
     )
+    train, test, train_times = parts.train, parts.test, parts.train_timestamps
     results = []
     for algorithm in algorithms:
         started = time.perf_counter()
@@ -284,19 +319,28 @@ def evaluate_algorithms(
                 train,
                 algorithms=list(SEARCHABLE_ALGORITHMS),
                 budget_seconds=search_budget,
+                max_trials=search_trials,
                 k=k,
                 seed=seed,
+                protocol=protocol,
+                ratio=ratio,
+                timestamps=train_times,
             )
             model = train_model(
                 train,
                 algorithm=search.best_algorithm,
                 params=search.best_params,
                 seed=seed,
+                timestamps=train_times,
             )
             reported_params = {"algorithm": search.best_algorithm, **model.params}
         else:
             model = train_model(
-                train, algorithm=algorithm, params=params.get(algorithm, {}), seed=seed
+                train,
+                algorithm=algorithm,
+                params=params.get(algorithm, {}),
+                seed=seed,
+                timestamps=train_times,
             )
             reported_params = model.params
         train_seconds = time.perf_counter() - started

@@ -65,6 +65,19 @@ class InteractionArrays:
     def __len__(self) -> int:
         return len(self.reader_ids)
 
+    def until(self, moment: float) -> "InteractionArrays":
+        """The events that occurred at or before ``moment`` (unix seconds)."""
+        keep = self.timestamps <= moment
+        if keep.all():
+            return self
+        return InteractionArrays(
+            reader_ids=self.reader_ids[keep],
+            item_ids=self.item_ids[keep],
+            event_types=self.event_types[keep],
+            values=self.values[keep],
+            timestamps=self.timestamps[keep],
+        )
+
 
 @dataclass
 class IdMap:

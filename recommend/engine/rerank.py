@@ -35,10 +35,12 @@ def diversify(
     chosen: list[int] = []
     deferred: list[int] = []
     indptr, indices = item_topics.indptr, item_topics.indices
-    for item in ranked.tolist():
+    items = ranked.tolist()
+    for position, item in enumerate(items):
         if len(chosen) >= window:
-            deferred.append(item)
-            continue
+            # The window is full: the rest keeps its order after the deferred.
+            deferred.extend(items[position:])
+            break
         topics = indices[indptr[item] : indptr[item + 1]].tolist()
         if all(counts.get(topic, 0) < max_per_topic for topic in topics):
             chosen.append(item)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recommend.engine.matrix import EVENT_CODES, InteractionArrays
+from recommend.engine.matrix import DISMISS_CODE, EVENT_CODES, InteractionArrays
 
 # Engagement events split in these proportions (reads dominate, shares are rare).
 _ENGAGEMENT_CODES = np.array(
@@ -213,4 +213,75 @@ def simulate_readers(
         preferences=preferences,
         item_popularity=popularity,
         item_topic_weights=topic_weights,
+    )
+
+
+def relative_affinity(
+    preferences: np.ndarray, topic_weights: sp.csr_matrix
+) -> np.ndarray:
+    """[n_readers, n_items] ``pref[r] · T[i] / max(pref[r])`` in [0, 1]."""
+    affinity = np.asarray(topic_weights @ preferences.T).T
+    return np.clip(affinity / preferences.max(axis=1, keepdims=True), 0.0, 1.0)
+
+
+@dataclass
+class FeedReactions:
+    """What a reader did with one served feed page; parallel arrays, one per event."""
+
+    positions: np.ndarray  # int64: the listed item's position in the page
+    event_types: np.ndarray  # int8 codes (positions in EVENT_TYPES)
+    values: np.ndarray  # float32: dwell seconds for reads
+    delays: np.ndarray  # float64: seconds after the page was served
+
+
+def feed_reactions(
+    rng: np.random.Generator,
+    affinity: np.ndarray,
+    *,
+    click_base: float = 0.03,
+    click_affinity: float = 0.45,
+    position_decay: float = 0.25,
+) -> FeedReactions:
+    """A reader's reactions to a feed page whose items have ``affinity`` (in order).
+
+    Item at position p is clicked (a ``view``) with p =
+    ``(click_base + click_affinity * a) / (1 + position_decay * p)``; a click is
+    followed by a ``read`` with p = 0.25 + 0.6 a (dwell longer when on-topic),
+    and a read by a ``like`` with p = 0.1 + 0.3 a. An unclicked off-topic item
+    (a < 0.2) in the first five is dismissed with p = 0.02. So every read and
+    like follows a click on the page, and clicks never exceed what was listed.
+    """
+    affinity = np.asarray(affinity, dtype=np.float64)
+    positions = np.arange(len(affinity))
+    clicked = rng.random(len(affinity)) < (
+        (click_base + click_affinity * affinity) / (1.0 + position_decay * positions)
+    )
+    read = clicked & (rng.random(len(affinity)) < 0.25 + 0.6 * affinity)
+    liked = read & (rng.random(len(affinity)) < 0.1 + 0.3 * affinity)
+    dismissed = (
+        ~clicked
+        & (affinity < 0.2)
+        & (positions < 5)
+        & (rng.random(len(affinity)) < 0.02)
+    )
+    dwell = np.clip(
+        rng.lognormal(mean=np.log(30.0 + 90.0 * affinity), sigma=0.6), 3.0, 1800.0
+    )
+    parts = [
+        (positions[clicked], EVENT_CODES["view"], 0.0, 5.0 + 20.0 * positions[clicked]),
+        (positions[read], EVENT_CODES["read"], dwell[read], 10.0 + dwell[read]),
+        (positions[liked], EVENT_CODES["like"], 0.0, 15.0 + dwell[liked]),
+        (positions[dismissed], DISMISS_CODE, 0.0, 3.0 + positions[dismissed]),
+    ]
+    return FeedReactions(
+        positions=np.concatenate([part[0] for part in parts]).astype(np.int64),
+        event_types=np.concatenate(
+            [np.full(len(part[0]), part[1], dtype=np.int8) for part in parts]
+        ),
+        values=np.concatenate(
+            [np.broadcast_to(np.float32(part[2]), len(part[0])) for part in parts]
+        ).astype(np.float32),
+        delays=np.concatenate(
+            [np.broadcast_to(part[3], len(part[0])) for part in parts]
+        ).astype(np.float64),
     )

@@ -1,12 +1,21 @@
-"""Train implicit-feedback models, recommend from them, persist and tune them."""
+"""Train implicit-feedback models, recommend from them and persist them.
+
+Algorithms: ``als`` (implicit's iALS), ``bpr``, ``itemknn`` (cosine or BM25),
+``ease`` (closed form, catalogues up to EASE_MAX_ITEMS), ``popular`` (distinct
+readers) and ``recent`` (time-decayed popularity). Every algorithm also takes
+the optional parameters of OPTIONAL_PARAMS: ``half_life_days`` decays event
+weights by age before the fit, ``blend`` mixes the model's scores with
+recency-aware popularity (half-life ``blend_half_life_days``); both need the
+pairs' timestamps for the decay (without them the blend is plain popularity).
+``weighting`` reshapes the weights first: ``value`` (as given), ``log``
+(log(1 + w)) or ``binary`` (every stored pair weighs 1).
+The search over all of this lives in recommend/engine/search.py.
+"""
 
 import io
 import json
-import math
-import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -17,8 +26,14 @@ from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
-from recommend.engine.evaluate import evaluate_model, split_interactions
+from recommend.engine.ease import ease_item_weights, ease_sparse
 from recommend.engine.matrix import IdMap
+from recommend.engine.recency import (
+    blend_with_popularity,
+    decayed,
+    recent_popularity,
+    reference_time,
+)
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "als": {"factors": 64, "regularization": 0.05, "alpha": 2.0, "iterations": 15},
@@ -29,10 +44,26 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
         "iterations": 100,
     },
     "itemknn": {"similarity": "bm25", "K": 100, "K1": 1.2, "B": 0.75},
+    "ease": {"regularization": 250.0},
     "popular": {},
+    "recent": {"half_life_days": 7.0},
+}
+# Accepted by every algorithm; absent means off (see the module docstring).
+OPTIONAL_PARAMS: dict[str, Any] = {
+    "weighting": "value",
+    "half_life_days": 0.0,
+    "blend": 0.0,
+    "blend_half_life_days": 7.0,
 }
 ALGORITHMS: tuple[str, ...] = tuple(DEFAULT_PARAMS)
-SEARCHABLE_ALGORITHMS: tuple[str, ...] = ("als", "itemknn", "bpr", "popular")
+SEARCHABLE_ALGORITHMS: tuple[str, ...] = (
+    "ease",
+    "als",
+    "itemknn",
+    "bpr",
+    "recent",
+    "popular",
+)
 ARTIFACT_FORMAT_VERSION = 1
 
 # Dense score blocks are capped at this many cells (~128 MB of float32).
@@ -49,17 +80,37 @@ class TrainedModel:
     reader_ids: np.ndarray  # row -> reader id
     user_factors: np.ndarray | None = None  # als/bpr: [readers, factors] float32
     item_factors: np.ndarray | None = None  # als/bpr: [items, factors] float32
-    similarity: sp.csr_matrix | None = None  # itemknn: [items, items]
-    item_scores: np.ndarray | None = None  # popular: [items]
+    similarity: sp.csr_matrix | None = None  # itemknn/ease: [items, items]
+    item_weights: np.ndarray | None = None  # ease, dense: [items, items]
+    item_scores: np.ndarray | None = None  # popular/recent: [items]
+    blend_scores: np.ndarray | None = None  # recency popularity to blend: [items]
 
     @property
     def n_items(self) -> int:
         return len(self.item_ids)
 
+    @property
+    def blend(self) -> float:
+        """Share of recency popularity in the scores (0 = the model alone)."""
+        if self.blend_scores is None:
+            return 0.0
+        return float(self.params.get("blend", 0.0))
+
     def _scores(self, reader_rows: np.ndarray, user_items: sp.csr_matrix) -> np.ndarray:
-        """Dense float32 scores [len(reader_rows), n_items]."""
+        """Dense float32 scores [len(reader_rows), n_items], blend included."""
+        scores = self._model_scores(reader_rows, user_items)
+        if self.blend > 0:
+            assert self.blend_scores is not None
+            scores = blend_with_popularity(scores, self.blend_scores, weight=self.blend)
+        return scores
+
+    def _model_scores(
+        self, reader_rows: np.ndarray, user_items: sp.csr_matrix
+    ) -> np.ndarray:
         if self.user_factors is not None and self.item_factors is not None:
             return self.user_factors[reader_rows] @ self.item_factors.T
+        if self.item_weights is not None:
+            return np.asarray(user_items[reader_rows] @ self.item_weights, np.float32)
         if self.similarity is not None:
             history = user_items[reader_rows]
             return np.asarray((history @ self.similarity).todense(), dtype=np.float32)
@@ -109,7 +160,11 @@ class TrainedModel:
         return columns, scores
 
     def save(self, fileobj: IO[bytes]) -> None:
-        """Write a compressed .npz (no pickle) to a binary file object."""
+        """Write an uncompressed .npz (no pickle) to a binary file object.
+
+        Not compressed: float factors barely compress, and zlib cost seconds per
+        artifact at 50k items, serial with training.
+        """
         arrays: dict[str, np.ndarray] = {
             "format_version": np.array(ARTIFACT_FORMAT_VERSION),
             "algorithm": np.array(self.algorithm),
@@ -123,13 +178,17 @@ class TrainedModel:
             arrays["item_factors"] = self.item_factors
         if self.item_scores is not None:
             arrays["item_scores"] = self.item_scores
+        if self.blend_scores is not None:
+            arrays["blend_scores"] = self.blend_scores
+        if self.item_weights is not None:
+            arrays["item_weights"] = self.item_weights
         if self.similarity is not None:
             similarity = sp.csr_matrix(self.similarity)
             arrays["similarity_data"] = similarity.data
             arrays["similarity_indices"] = similarity.indices
             arrays["similarity_indptr"] = similarity.indptr
             arrays["similarity_shape"] = np.array(similarity.shape, dtype=np.int64)
-        np.savez_compressed(fileobj, **arrays)
+        np.savez(fileobj, **arrays)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -153,6 +212,10 @@ class TrainedModel:
                     ),
                     shape=tuple(stored["similarity_shape"]),
                 )
+            item_weights = stored["item_weights"] if "item_weights" in stored else None
+            if item_weights is not None and similarity is None:
+                # Serving scores and explains item-item models from a sparse B.
+                similarity = ease_sparse(item_weights)
             return cls(
                 algorithm=str(stored["algorithm"]),
                 params=json.loads(str(stored["params"])),
@@ -166,6 +229,10 @@ class TrainedModel:
                 else None,
                 similarity=similarity,
                 item_scores=stored["item_scores"] if "item_scores" in stored else None,
+                blend_scores=stored["blend_scores"]
+                if "blend_scores" in stored
+                else None,
+                item_weights=item_weights,
             )
 
     @classmethod
@@ -173,15 +240,42 @@ class TrainedModel:
         return cls.load(io.BytesIO(payload))
 
 
+def params_unknown(algorithm: str, params: dict[str, Any]) -> list[str]:
+    """Parameter names ``algorithm`` does not take, sorted."""
+    known = set(DEFAULT_PARAMS[algorithm]) | set(OPTIONAL_PARAMS)
+    return sorted(set(params) - known)
+
+
 def _merged_params(algorithm: str, params: dict[str, Any]) -> dict[str, Any]:
     if algorithm not in DEFAULT_PARAMS:
         raise ValueError(
             f"unknown algorithm {algorithm!r}; expected one of {ALGORITHMS}"
         )
-    unknown = set(params) - set(DEFAULT_PARAMS[algorithm])
+    unknown = params_unknown(algorithm, params)
     if unknown:
-        raise ValueError(f"unknown {algorithm} params: {sorted(unknown)}")
+        raise ValueError(f"unknown {algorithm} params: {unknown}")
     return {**DEFAULT_PARAMS[algorithm], **params}
+
+
+def needs_timestamps(algorithm: str, params: dict[str, Any]) -> bool:
+    """Whether training this configuration uses the pairs' timestamps."""
+    merged = {**OPTIONAL_PARAMS, **DEFAULT_PARAMS.get(algorithm, {}), **params}
+    return (
+        algorithm == "recent"
+        or float(merged["half_life_days"]) > 0
+        or float(merged["blend"]) > 0
+    )
+
+
+def _reweighted(matrix: sp.csr_matrix, weighting: str) -> sp.csr_matrix:
+    reweighted = matrix.copy()
+    if weighting == "log":
+        reweighted.data = np.log1p(reweighted.data)
+    elif weighting == "binary":
+        reweighted.data = np.ones_like(reweighted.data)
+    else:
+        raise ValueError(f"unknown weighting {weighting!r}: value, log or binary")
+    return reweighted
 
 
 def _popularity_scores(matrix: sp.csr_matrix) -> np.ndarray:
@@ -201,15 +295,22 @@ def train_model(
     seed: int = 42,
     show_progress: bool = False,
     id_map: IdMap | None = None,
+    timestamps: sp.csr_matrix | None = None,
 ) -> TrainedModel:
     """Fit one algorithm on a readers x items matrix (readers are rows).
 
     ``params`` override DEFAULT_PARAMS[algorithm]; ``id_map`` (from build_matrix)
-    labels rows and columns, otherwise they are labelled 0..n-1.
+    labels rows and columns, otherwise they are labelled 0..n-1. ``timestamps``
+    (latest event time per pair, the structure of ``matrix``) feed the time
+    decay and the recency blend; without them neither decays.
     """
     merged = _merged_params(algorithm, params or {})
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     matrix.sort_indices()
+    if timestamps is not None:
+        timestamps = sp.csr_matrix(timestamps, dtype=np.float64)
+        timestamps.sort_indices()
+    now = reference_time(timestamps)
     n_readers, n_items = matrix.shape
     if id_map is None:
         id_map = IdMap(
@@ -225,8 +326,32 @@ def train_model(
         reader_ids=np.asarray(id_map.reader_ids, dtype=np.int64),
     )
 
+    blend = float(merged.get("blend", 0.0))
+    if blend > 0:
+        model.blend_scores = recent_popularity(
+            matrix,
+            timestamps,
+            half_life_days=float(merged.get("blend_half_life_days", 7.0)),
+            now=now,
+        ).astype(np.float32)
+    if algorithm == "recent":
+        model.item_scores = recent_popularity(
+            matrix, timestamps, half_life_days=float(merged["half_life_days"]), now=now
+        )
+        return model
+    half_life = float(merged.get("half_life_days", 0.0))
+    if half_life > 0 and timestamps is not None:
+        matrix = decayed(matrix, timestamps, half_life_days=half_life, now=now)
+    weighting = str(merged.get("weighting", "value"))
+    if weighting != "value":
+        matrix = _reweighted(matrix, weighting)
     if algorithm == "popular":
         model.item_scores = _popularity_scores(matrix)
+        return model
+    if algorithm == "ease":
+        model.item_weights = ease_item_weights(
+            matrix, regularization=float(merged["regularization"])
+        )
         return model
     if algorithm == "als":
         # implicit's confidence is alpha × weight and it reads confidence below 1
@@ -286,106 +411,3 @@ def train_model(
         similarity.sort_indices()
         model.similarity = similarity
     return model
-
-
-@dataclass
-class SearchResult:
-    best_algorithm: str
-    best_params: dict[str, Any]
-    trials: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-
-
-def sample_params(algorithm: str, rng: np.random.Generator) -> dict[str, Any]:
-    """One random point of the search grid (plain Python types: JSON-safe)."""
-    if algorithm == "als":
-        return {
-            "factors": int(rng.choice([32, 48, 64, 96, 128, 192, 256])),
-            "regularization": _log_uniform(rng, 0.001, 1.0),
-            "alpha": float(rng.uniform(1.0, 40.0)),
-            "iterations": int(rng.integers(10, 31)),
-        }
-    if algorithm == "bpr":
-        return {
-            "factors": int(rng.choice([32, 48, 64, 96, 128, 192, 256])),
-            "learning_rate": _log_uniform(rng, 0.003, 0.1),
-            "regularization": _log_uniform(rng, 0.0001, 0.1),
-            "iterations": int(rng.integers(50, 201)),
-        }
-    if algorithm == "itemknn":
-        return {
-            "similarity": str(rng.choice(["cosine", "bm25"])),
-            "K": int(round(_log_uniform(rng, 20, 400))),
-            "K1": float(rng.uniform(0.6, 2.0)),
-            "B": float(rng.uniform(0.25, 1.0)),
-        }
-    if algorithm == "popular":
-        return {}
-    raise ValueError(f"unknown algorithm {algorithm!r}")
-
-
-def search_hyperparameters(
-    matrix: sp.csr_matrix,
-    *,
-    algorithms: list[str],
-    budget_seconds: float,
-    k: int = 10,
-    seed: int = 42,
-    validation_ratio: float = 0.2,
-) -> SearchResult:
-    """Best algorithm/params by nDCG@k on a validation split of ``matrix``.
-
-    ``matrix`` must already exclude any test data: the validation split is a
-    per-reader random holdout carved from it. Defaults of each algorithm always
-    run first (so algorithms are compared even on a tiny budget), then random
-    grid samples (algorithms in turn) until the budget is spent; a trial is never
-    cut short, so the run ends within max(budget, defaults) + one trial. The
-    sequence of trials is fixed by ``seed``; only how many fit in the budget
-    varies.
-    """
-    started = time.perf_counter()
-    fit_part, validation = split_interactions(
-        matrix, protocol="user", ratio=1.0 - validation_ratio, seed=seed
-    )
-    rng = np.random.default_rng(seed)
-    tunable = [algorithm for algorithm in algorithms if algorithm != "popular"]
-
-    def candidates() -> Iterator[tuple[str, dict[str, Any]]]:
-        for algorithm in algorithms:
-            yield algorithm, dict(DEFAULT_PARAMS[algorithm])
-        trial_number = 0
-        while tunable:
-            algorithm = tunable[trial_number % len(tunable)]
-            trial_number += 1
-            yield algorithm, sample_params(algorithm, rng)
-
-    trials: list[dict[str, Any]] = []
-    for algorithm, params in candidates():
-        if (
-            len(trials) >= len(algorithms)
-            and time.perf_counter() - started >= budget_seconds
-        ):
-            break
-        trial_started = time.perf_counter()
-        model = train_model(fit_part, algorithm=algorithm, params=params, seed=seed)
-        ndcg = evaluate_model(model, fit_part, validation, k=k)["ndcg"]
-        trials.append(
-            {
-                "algorithm": algorithm,
-                "params": model.params,
-                "ndcg": ndcg,
-                "seconds": time.perf_counter() - trial_started,
-            }
-        )
-    if not trials:
-        raise ValueError("no algorithm to search")
-    # max() keeps the first of equal scores, so defaults win ties.
-    best = max(trials, key=lambda trial: trial["ndcg"])
-    return SearchResult(
-        best_algorithm=best["algorithm"],
-        best_params=dict(best["params"]),
-        trials=trials,
-    )

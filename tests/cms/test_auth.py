@@ -1,6 +1,10 @@
 """API keys: hashed, revocable, scoped per endpoint; content read by setting."""
 
+import datetime
+import time
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from cms.models import ApiKey
@@ -80,8 +84,9 @@ def test_content_is_public_by_default(settings):
 
 
 def test_revoked_key_is_401(settings, make_api_key):
-    # given
+    # given: no per-process cache of verified keys
     settings.CONTENT_API_REQUIRES_KEY = True
+    settings.API_KEY_CACHE_SECONDS = 0
     api_key, key = make_api_key("content:read")
     assert _client(key).get("/api/v2/pages/").status_code == 200
     # when
@@ -91,6 +96,59 @@ def test_revoked_key_is_401(settings, make_api_key):
     # then
     assert response.status_code == 401
     assert response.json()["error"]["message"] == "This API key has been revoked."
+
+
+def test_revoked_key_stops_working_within_the_cache_ttl(settings, make_api_key):
+    # given: a key verified (and cached) a moment ago, with a short cache TTL
+    ttl = 2.0
+    settings.CONTENT_API_REQUIRES_KEY = True
+    settings.API_KEY_CACHE_SECONDS = ttl
+    api_key, key = make_api_key("content:read")
+    assert _client(key).get("/api/v2/pages/").status_code == 200
+    verified_at = time.monotonic()
+    # when: it is revoked
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked=True)
+    within_ttl = _client(key).get("/api/v2/pages/").status_code
+    asked_within_ttl = time.monotonic() - verified_at < ttl
+    time.sleep(max(0.0, verified_at + ttl + 0.05 - time.monotonic()))
+    after_ttl = _client(key).get("/api/v2/pages/")
+    # then: served from the cache at most until the TTL ends (when the machine
+    # was fast enough to ask within it), refused after it
+    assert within_ttl == 200 or not asked_within_ttl
+    assert after_ttl.status_code == 401
+    assert after_ttl.json()["error"]["message"] == "This API key has been revoked."
+
+
+def test_verified_key_is_not_looked_up_again(
+    settings, make_api_key, django_assert_num_queries
+):
+    # given
+    settings.API_KEY_CACHE_SECONDS = 30
+    _, key = make_api_key("feed:read")
+    client = _client(key)
+    client.get("/api/v1/topics")
+    # when / then: a cached key costs no query
+    from cms.auth import api_key_verify
+
+    with django_assert_num_queries(0):
+        assert api_key_verify(key=key).has_scope("feed:read")
+
+
+def test_expired_key_is_refused_even_when_cached(settings, make_api_key):
+    # given
+    settings.CONTENT_API_REQUIRES_KEY = True
+    settings.API_KEY_CACHE_SECONDS = 30
+    api_key, key = make_api_key("content:read")
+    assert _client(key).get("/api/v2/pages/").status_code == 200
+    # when: the cached object's expiry date passes
+    from cms.auth import api_key_verify
+
+    cached = api_key_verify(key=key)
+    cached.expiry_date = timezone.now() - datetime.timedelta(seconds=1)
+    response = _client(key).get("/api/v2/pages/")
+    # then
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "This API key has expired."
 
 
 def test_unknown_key_is_401_even_on_public_endpoints():

@@ -134,6 +134,7 @@ def test_article_detail_exposes_every_content_field(api_client):
 def test_images_endpoint_gives_rendition_urls(api_client):
     # given
     image = cover_image_create(title="Rendered", label="Food")
+    ArticlePageFactory(title="Rendered", hero_image=image)
     # when
     data = api_client.get(f"/api/v2/images/{image.pk}/").json()
     # then

@@ -80,3 +80,15 @@ def test_environment_switches_database_and_broker():
         "redis://127.0.0.1:6379/3 None",
         "True",
     ]
+
+
+def test_mail_goes_to_the_console_unless_a_mail_server_is_configured():
+    # given / when
+    code = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
+    default = _run_manage("shell", "--no-imports", "-c", code)
+    configured = _run_manage(
+        "shell", "--no-imports", "-c", code, EMAIL_HOST="smtp.example.com"
+    )
+    # then: no SMTP connection (and traceback) on a machine without a server
+    assert default.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+    assert configured.stdout.strip() == "django.core.mail.backends.smtp.EmailBackend"

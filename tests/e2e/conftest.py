@@ -2,10 +2,34 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DOCS_IMAGES = ROOT / "docs" / "images"
+
+
+@pytest.fixture
+def screenshot():
+    """Save a screenshot of a page to tests/artifacts/<name>.png (git-ignored).
+
+    With UPDATE_DOCS_SCREENSHOTS=1 it is also written to docs/images/<name>.png,
+    the copy the documentation shows; otherwise the committed images are left alone.
+    """
+
+    def save(page, name: str, **options) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), **options)
+        if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+            DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOCS_IMAGES / f"{name}.png")
+        return path
+
+    return save
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from generation.models import GenerationJob
 from generation.services import generation_job_run
 from tests.generation.conftest import library_committed  # noqa: F401 - a fixture
 
-SCREENSHOT = "/tmp/generation_admin.png"
-
 
 @pytest.fixture
 def superuser(transactional_db, django_user_model):
@@ -29,6 +27,7 @@ def test_editor_generates_a_draft_and_sees_its_provenance(
     superuser,
     live_server,
     browser_page,
+    screenshot,
 ):
     page = browser_page
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -66,6 +65,12 @@ def test_editor_generates_a_draft_and_sees_its_provenance(
         ArticlePage.objects.filter(pk__in=job.sources).values_list("title", flat=True)
     )
     assert source_titles and all(title in text for title in source_titles)
-    assert "composer / composer-1" in text
+    assert "composer / composer-2" in text
     panel.scroll_into_view_if_needed()
-    page.screenshot(path=SCREENSHOT, full_page=False)
+    assert screenshot(page, "admin-ai-draft-review").stat().st_size > 0
+    # and the draft waits in the "AI drafts" listing, in review
+    page.goto(f"{live_server.url}/admin/generation/drafts/")
+    row = page.locator("table tbody tr", has_text=draft.title)
+    assert "in review" in row.inner_text().lower()
+    listing = {"x": 0, "y": 0, "width": 1280, "height": 420}
+    assert screenshot(page, "admin-ai-drafts", clip=listing).stat().st_size > 0

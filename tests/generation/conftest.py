@@ -39,25 +39,39 @@ LIBRARY_SLUGS = [
     "the-underrated-power-of-a-daily-walk",
 ]
 
+# The issue's example: a sleep brief that also drew on the vaccines article (a
+# shared "biology" topic), and the only article on night shifts.
+FEEDBACK_LIBRARY_SLUGS = LIBRARY_SLUGS + [
+    "how-vaccines-teach-the-immune-system",
+    "the-tiny-clocks-inside-every-living-cell",
+]
 
-def _library_build() -> Library:
+
+def _library_build(
+    slugs: list[str] = LIBRARY_SLUGS, *, quotes: bool = False
+) -> Library:
     section = SectionPageFactory(title="Health", slug="health")
     topics: dict[str, object] = {}
     articles: dict[str, ArticlePage] = {}
     by_slug = {record["slug"]: record for record in demo_articles_read()}
-    records = [by_slug[slug] for slug in LIBRARY_SLUGS]
+    records = [by_slug[slug] for slug in slugs]
     for record in records:
         for slug in record["topics"]:
             if slug not in topics:
                 topics[slug] = TopicFactory(
                     name=slug.replace("-", " ").capitalize(), slug=slug
                 )
+        kinds = (
+            ("paragraph", "heading", "quote") if quotes else ("paragraph", "heading")
+        )
         body = [
             ("paragraph", f"<p>{escape(block['text'])}</p>")
             if block["type"] == "paragraph"
             else ("heading", block["text"])
+            if block["type"] == "heading"
+            else ("quote", {"text": block["text"], "attribution": ""})
             for block in record["body"]
-            if block["type"] in ("paragraph", "heading")
+            if block["type"] in kinds
         ]
         articles[record["slug"]] = ArticlePageFactory(
             section=section,
@@ -74,6 +88,13 @@ def _library_build() -> Library:
 def library(db) -> Library:
     """Six health articles of the demo data, live, with their topics."""
     return _library_build()
+
+
+@pytest.fixture
+def feedback_library(db) -> Library:
+    """The library plus the vaccines and the cell clocks (night shifts) articles,
+    with their quotes, as `seed_demo` loads them."""
+    return _library_build(FEEDBACK_LIBRARY_SLUGS, quotes=True)
 
 
 @pytest.fixture

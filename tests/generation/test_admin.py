@@ -9,6 +9,7 @@ from wagtail.models import Page
 
 from cms.models import ArticlePage
 from generation.models import Brief, GenerationJob
+from generation.selectors import prompt_revision_number
 from generation.services import brief_create, brief_submit, generation_job_run
 from recommend.models import Audience
 from tests.factories import ArticlePageFactory
@@ -170,7 +171,7 @@ def test_brief_submitted_in_the_admin_becomes_a_job_then_a_draft(
     done = _text(client.get(response.url))
     assert "Succeeded" in done and 'data-finished="true"' in done
     assert f'href="{_edit_url(job.page)}"' in done and "Review draft" in done
-    assert "composer / composer-1" in done
+    assert "composer / composer-2" in done
     fragment = _text(client.get(response.url, {"fragment": 1}))
     assert fragment.lstrip().startswith('<div id="generation-job-status"')
     assert "<html" not in fragment
@@ -185,7 +186,7 @@ def test_ai_drafts_lists_drafts_in_review_and_no_human_pages(as_user, library):
     # then
     assert page.title in body
     assert f'href="{_edit_url(page)}"' in body
-    assert "composer-1" in body and "In review" in body
+    assert "composer-2" in body and "In review" in body
     for human in library.articles.values():
         assert human.title not in body
 
@@ -206,8 +207,11 @@ def test_provenance_panel_shows_on_ai_drafts_only(as_user, library):
     for source_id in job.sources:
         assert f'href="/admin/pages/{source_id}/edit/"' in draft_edit
     assert "<strong>Sleep</strong>" in draft_edit and "Keywords: naps" in draft_edit
-    assert f"version {job.prompt_revision_id}" in draft_edit
-    assert "composer / composer-1" in draft_edit
+    number = prompt_revision_number(
+        template_id=job.prompt_template_id, revision_id=job.prompt_revision_id
+    )
+    assert number and f", version {number}" in draft_edit  # per template, not an id
+    assert "composer / composer-2" in draft_edit
     assert "Regenerate with this feedback" not in draft_edit
     # and nothing of it on a human article
     assert "AI provenance" not in human_edit

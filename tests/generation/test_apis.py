@@ -137,3 +137,21 @@ def test_jobs_list_filters_by_status_and_brief(library, keyed_client):
     assert [job["id"] for job in of_brief["results"]] == [first["job"]]
     assert bad.status_code == 400
     assert "status" in bad.json()["error"]["details"]
+
+
+def test_a_brief_names_its_section_by_slug_or_by_id(library, keyed_client):
+    # given
+    client = keyed_client("generation:write")
+    # when
+    by_slug = _post_brief(client, library, section=library.section.slug)
+    by_id_text = _post_brief(client, library, section=str(library.section.pk))
+    unknown = _post_brief(client, library, section="nowhere")
+    malformed = _post_brief(client, library, section="no such/slug")
+    # then
+    assert by_slug.status_code == by_id_text.status_code == 202
+    for response in (by_slug, by_id_text):
+        brief = Brief.objects.get(pk=response.json()["brief"])
+        assert brief.section_id == library.section.pk
+    assert unknown.status_code == malformed.status_code == 400
+    assert unknown.json()["error"]["details"] == {"section": ["No section 'nowhere'."]}
+    assert list(malformed.json()["error"]["details"]) == ["section"]

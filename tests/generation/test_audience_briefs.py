@@ -8,7 +8,7 @@ from generation.models import Brief
 from generation.pipeline.retrieve import sources_retrieve
 from generation.providers.base import Draft, DraftSection, WriteRequest
 from generation.services import brief_create, brief_submit, generation_job_run
-from recommend.audiences import audience_refresh
+from recommend.audiences.audiences import audience_refresh
 from recommend.models import Audience, ReaderAudience
 from tests.generation.conftest import ScriptedTextProvider
 from tests.recommend.scenario import World, world_build

@@ -195,3 +195,27 @@ def test_image_that_is_not_a_picture_is_retried(model_server):
     assert len(calls) == 2
     assert "response_format" not in calls[0]
     assert image.alt_text == "Illustration for the article “Naps”."
+
+
+def test_seo_fields_of_the_answer_are_read_and_optional(model_server):
+    # given: one answer with search fields, one with a wrong type
+    with_seo = {
+        **GOOD_ANSWER,
+        "seo_title": "Naps that help",
+        "search_description": "Ten to twenty minutes is enough.",
+    }
+    wrong = {**GOOD_ANSWER, "seo_title": 42}
+    model_server.script(
+        "/chat/completions",
+        chat_reply(json.dumps(with_seo)),
+        chat_reply(json.dumps(wrong)),
+    )
+    provider = _text_provider(model_server)
+    # when
+    first, second = provider.write(_request()), provider.write(_request())
+    # then
+    assert (first.seo_title, first.search_description) == (
+        "Naps that help",
+        "Ten to twenty minutes is enough.",
+    )
+    assert (second.seo_title, second.search_description) == ("", "")

@@ -106,12 +106,13 @@ def test_approving_in_the_workflow_publishes_with_ai_disclosure(
     body = api_client.get(f"{PAGES}{page.pk}/").json()
     disclosure = body["ai_disclosure"]
     assert disclosure["generated"] is True
-    assert (disclosure["provider"], disclosure["model"]) == ("composer", "composer-1")
+    assert (disclosure["provider"], disclosure["model"]) == ("composer", "composer-2")
     assert disclosure["prompt_version"] == job.prompt_revision_id
     assert [source["id"] for source in disclosure["sources"]] == job.sources
     assert disclosure["sources"][0]["url"].startswith("/health/")
     assert disclosure["brief"] == "Sleep — keywords: naps"
     assert disclosure["approved_by"] == "Ada Lovelace"
+    assert disclosure["approved_at"].endswith("Z")  # RFC 3339, UTC
     approved_at = datetime.datetime.fromisoformat(disclosure["approved_at"])
     assert abs(timezone.now() - approved_at) < datetime.timedelta(minutes=1)
     human = library.articles["why-naps-work-and-when-they-backfire"]
@@ -251,8 +252,8 @@ def test_a_live_claim_is_left_alone_and_a_dead_workers_job_is_taken_again(
     # when / then: a duplicated task does nothing
     assert generation_job_run(job_id=job.pk) == GenerationJob.Status.RUNNING
     assert not _ai_pages().exists()
-    # when: that worker was killed (its claim is older than the task timeout)
-    stale = now - datetime.timedelta(seconds=settings.Q_CLUSTER["timeout"] + 1)
+    # when: that worker was killed (it stopped renewing its lease)
+    stale = now - datetime.timedelta(seconds=settings.GENERATION_JOB_LEASE_SECONDS + 1)
     GenerationJob.objects.filter(pk=job.pk).update(claimed_at=stale)
     status = generation_job_run(job_id=job.pk)
     # then: taken again, completed once

@@ -33,3 +33,27 @@ def test_a_worker_turns_a_submitted_brief_into_one_draft_in_review(
     assert ArticlePage.objects.filter(ai_generated=True).count() == 1
     assert job.attempts == 1
     assert job.timings["queued"] >= 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_resume_sweeps_survive_a_flush_and_are_never_doubled():
+    # given: a database flushed the way a test teardown or a restore leaves it
+    from django.core.management import call_command
+    from django_q.models import Schedule
+
+    from generation.schedules import (
+        JOBS_RESUME_SCHEDULE_NAME,
+        JOBS_RESUME_TASK,
+        MEDIA_RESUME_SCHEDULE_NAME,
+        resume_schedules_ensure,
+    )
+
+    call_command("flush", interactive=False, verbosity=0)
+    # then: the post-migrate hook that flush emits put both sweeps back, once
+    sweep = Schedule.objects.get(name=JOBS_RESUME_SCHEDULE_NAME)
+    assert (sweep.func, sweep.minutes) == (JOBS_RESUME_TASK, 1)
+    assert Schedule.objects.filter(name=MEDIA_RESUME_SCHEDULE_NAME).count() == 1
+    # and: ensuring again, even after a duplicate from a past race, leaves one
+    Schedule.objects.create(name=JOBS_RESUME_SCHEDULE_NAME, func="x.y")
+    resume_schedules_ensure()
+    assert list(Schedule.objects.filter(name=JOBS_RESUME_SCHEDULE_NAME)) == [sweep]

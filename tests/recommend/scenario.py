@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from cms.models import ArticlePage, Topic
 from cms.services import live_content_touch
-from recommend.engine.matrix import EVENT_TYPES, build_matrix
+from recommend.engine.matrix import EVENT_TYPES, build_matrix, interaction_timestamps
 from recommend.engine.simulate import simulate_readers
-from recommend.engine.train import train_model
+from recommend.engine.train import needs_timestamps, train_model
 from recommend.models import Event, ModelVersion, Reader
-from recommend.serving import serving_state_reset
-from recommend.trending import trending_reset
+from recommend.serving.state import serving_state_reset
+from recommend.serving.trending import trending_reset
 from tests.factories import SectionPageFactory, TopicFactory
 
 SUBJECTS = [
@@ -131,7 +131,9 @@ def world_build(
     )
 
 
-def model_train_activate(algorithm: str = "als") -> ModelVersion:
+def model_train_activate(
+    algorithm: str = "als", params: dict | None = None
+) -> ModelVersion:
     """Train on every event in the database and make it the active version."""
     from django.conf import settings
 
@@ -143,9 +145,17 @@ def model_train_activate(algorithm: str = "als") -> ModelVersion:
         weights=settings.RECOMMEND_EVENT_WEIGHTS,
         half_life_days=settings.RECOMMEND_HALF_LIFE_DAYS,
     )
-    params = {"factors": 16, "iterations": 15} if algorithm == "als" else {}
+    if params is None:
+        params = {"factors": 16, "iterations": 15} if algorithm == "als" else {}
+    timestamps = None
+    if needs_timestamps(algorithm, params):
+        timestamps = interaction_timestamps(arrays, built.id_map, built.matrix)
     model = train_model(
-        built.matrix, algorithm=algorithm, params=params, id_map=built.id_map
+        built.matrix,
+        algorithm=algorithm,
+        params=params,
+        id_map=built.id_map,
+        timestamps=timestamps,
     )
     ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(
         status=ModelVersion.Status.RETIRED

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.utils.html import escape
 
-from recommend.audiences import (
+from recommend.audiences.audiences import (
     audience_interests,
     audience_list,
     audience_refresh,
@@ -204,8 +204,11 @@ def test_audience_list_api(keyed_client, api_client, world_and_audiences):
     # when
     response = client.get("/api/v1/audiences")
     # then
-    body = response.json()
+    envelope = response.json()
+    body = envelope["results"]
     assert response.status_code == 200
+    assert envelope["count"] == len(audiences)
+    assert envelope["next"] is None and envelope["previous"] is None
     assert [item["key"] for item in body] == [a.key for a in audiences]
     assert set(body[0]) == {"id", "key", "name", "kind", "size", "top_topics"}
     assert set(body[0]["top_topics"][0]) == {"id", "slug", "name", "share"}

@@ -5,11 +5,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from recommend.digest import reader_digest
-from recommend.feeds import Feed, FeedItem
-from recommend.impressions import impressions_flush
+from recommend.audiences.digests import reader_digest
 from recommend.models import Audience, Reader, ReaderAudience
-from recommend.serving import serving_state_reset
+from recommend.serving.feeds import Feed, FeedItem
+from recommend.serving.impressions import impressions_flush
+from recommend.serving.state import serving_state_reset
 from tests.factories import ArticlePageFactory
 from tests.recommend.scenario import world_build
 
@@ -99,7 +99,9 @@ def test_a_page_unpublished_after_ranking_is_dropped(
             for pk in [*hidden, live.pk]
         ],
     )
-    monkeypatch.setattr("recommend.digest.feed_for_reader", lambda **kwargs: stale)
+    monkeypatch.setattr(
+        "recommend.audiences.digests.feed_for_reader", lambda **kwargs: stale
+    )
     # when
     digest = reader_digest(external_id="sim-1")
     # then
@@ -154,6 +156,9 @@ def test_digest_api_json_and_html(keyed_client, api_client, world_with_hidden_pa
     as_json = client.get("/api/v1/readers/sim-2/digest", {"n": 8})
     as_html = client.get("/api/v1/readers/sim-2/digest?format=html&n=8")
     by_accept = client.get("/api/v1/readers/sim-2/digest", HTTP_ACCEPT="text/html")
+    own_path = client.get(
+        "/api/v1/readers/sim-2/digest.html?n=8", HTTP_ACCEPT="application/json"
+    )
     # then
     body = as_json.json()
     assert as_json.status_code == 200
@@ -168,13 +173,25 @@ def test_digest_api_json_and_html(keyed_client, api_client, world_with_hidden_pa
     assert body["reader"] == "sim-2"
     assert body["intro"] == "Clear skies this week."
     item = body["sections"][0]["items"][0]
-    assert set(item) == {"id", "title", "standfirst", "url", "reason"}
+    assert set(item) == {
+        "id",
+        "title",
+        "standfirst",
+        "url",
+        "reason",
+        "published_at",
+        "reading_time",
+        "section",
+        "hero_image_renditions",
+    }
     assert set(body["sections"][0]["topic"]) == {"id", "slug", "name"}
     assert sum(len(section["items"]) for section in body["sections"]) == 8
     html = as_html.content.decode()
     assert as_html.status_code == 200
     assert as_html["Content-Type"].startswith("text/html")
     assert by_accept["Content-Type"].startswith("text/html")
+    assert own_path["Content-Type"].startswith("text/html")
+    assert own_path.content.decode().count("data-page-id=") == 8
     assert "Clear skies this week." in html
     assert f'data-page-id="{item["id"]}"' in html
     assert f'href="http://testserver{item["url"]}"' in html
@@ -191,3 +208,6 @@ def test_digest_errors_are_json_even_for_html(keyed_client, api_client):
     anonymous = api_client.get("/api/v1/readers/sim-2/digest?format=html")
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "not_authenticated"
+    bad_html_path = client.get("/api/v1/readers/sim-2/digest.html?n=0")
+    assert bad_html_path.status_code == 400
+    assert bad_html_path.json()["error"]["details"]["n"]

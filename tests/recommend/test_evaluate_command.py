@@ -196,3 +196,66 @@ def test_a_time_split_needs_timestamps_in_the_file(tmp_path):
 
     # then
     assert str(failure.value) == "--split time needs a timestamp on every row"
+
+
+@pytest.mark.django_db
+def test_seeds_report_the_mean_and_spread_of_each_model(tmp_path):
+    # given
+    path = _random_file(tmp_path)
+    singles = [
+        _json_lines(
+            _evaluate(
+                "--interactions",
+                path,
+                "--models",
+                "popular,ease",
+                "--seed",
+                seed,
+                "--json",
+            )[0]
+        )
+        for seed in ("1", "2", "3")
+    ]
+
+    # when
+    stdout, _ = _evaluate(
+        "--interactions", path, "--models", "popular,ease", "--seeds", "1,2,3", "--json"
+    )
+    table, _ = _evaluate(
+        "--interactions", path, "--models", "popular,ease", "--seeds", "1,2,3"
+    )
+
+    # then each line is the mean over the three single-seed runs, with its spread
+    results = _json_lines(stdout)
+    assert [result["model"] for result in results] == ["popular", "ease"]
+    for position, result in enumerate(results):
+        ndcgs = [single[position]["ndcg"] for single in singles]
+        assert result["seeds"] == [1, 2, 3]
+        assert result["ndcg"] == pytest.approx(np.mean(ndcgs))
+        assert result["spread"]["ndcg"] == pytest.approx(np.std(ndcgs, ddof=1))
+    assert f"{results[1]['ndcg']:.4f}±{results[1]['spread']['ndcg']:.4f}" in table
+
+
+@pytest.mark.django_db
+def test_auto_with_a_trial_budget_names_the_algorithm_it_chose(tmp_path):
+    # when
+    stdout, _ = _evaluate(
+        "--interactions",
+        _random_file(tmp_path),
+        "--models",
+        "auto",
+        "--search-trials",
+        "9",
+        "--json",
+    )
+
+    # then
+    (result,) = _json_lines(stdout)
+    assert result["params"]["algorithm"] in (
+        "ease",
+        "als",
+        "itemknn",
+        "bpr",
+        "recent",
+        "popular",
+    )

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from wagtail.models import Locale, Page
 
 from cms.auth import ApiKeyThrottle
-from recommend.apis import EventBatchCreateApi
+from recommend.api.events import EventBatchCreateApi
 from recommend.models import Event, Reader
 from tests.factories import ArticlePageFactory
 

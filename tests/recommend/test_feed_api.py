@@ -2,7 +2,7 @@
 
 import pytest
 
-from recommend.serving import serving_state_reset
+from recommend.serving.state import serving_state_reset
 from tests.factories import ArticlePageFactory
 from tests.recommend.scenario import world_build
 
@@ -24,12 +24,36 @@ def test_feed_response_shape(keyed_client):
     # then
     body = response.json()
     assert response.status_code == 200
-    assert set(body) == {"feed_id", "reader", "model_version", "strategy", "items"}
+    assert set(body) == {
+        "feed_id",
+        "reader",
+        "model_version",
+        "strategy",
+        "count",
+        "next",
+        "previous",
+        "results",
+    }
     assert body["reader"] == "sim-1"
     assert body["model_version"] == world.model_version.pk
-    assert len(body["items"]) == 5
-    item = body["items"][0]
-    assert set(item) == {"id", "title", "url", "topics", "score", "reason"}
+    assert len(body["results"]) == 5
+    assert body["count"] > 5 and body["previous"] is None
+    assert body["next"].startswith("http://testserver/api/v1/feed?")
+    assert "offset=5" in body["next"] and "reader=sim-1" in body["next"]
+    item = body["results"][0]
+    assert set(item) == {
+        "id",
+        "title",
+        "url",
+        "topics",
+        "score",
+        "reason",
+        "standfirst",
+        "published_at",
+        "reading_time",
+        "section",
+        "hero_image_renditions",
+    }
     assert item["url"].startswith("/world/")
     assert item["topics"][0]["slug"].startswith("subject-")
 
@@ -50,7 +74,7 @@ def test_feed_bad_query_is_json_400(keyed_client):
     assert too_many.status_code == 400
     assert unknown_topic.status_code == 400
     assert unknown_topic.json()["error"]["details"] == {
-        "filter": ["Unknown topic 'nope'."]
+        "topic": ["Unknown topic 'nope'."]
     }
 
 
@@ -65,7 +89,9 @@ def test_similar_items_live_only(keyed_client):
     missing = client.get(f"/api/v1/pages/{draft.pk}/similar")
     # then
     assert response.status_code == 200
-    ids = [item["id"] for item in response.json()]
+    body = response.json()
+    ids = [item["id"] for item in body["results"]]
+    assert body["count"] == 5 and body["next"] is None
     assert len(ids) == 5 and article.pk not in ids and draft.pk not in ids
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
@@ -80,7 +106,66 @@ def test_section_filter_keeps_to_the_section(keyed_client):
     world = client.get("/api/v1/feed", {"reader": "sim-1", "section": "world"})
     unknown = client.get("/api/v1/feed", {"reader": "sim-1", "section": "nowhere"})
     # then
-    ids = [item["id"] for item in world.json()["items"]]
+    ids = [item["id"] for item in world.json()["results"]]
     assert ids and other.pk not in ids
-    assert all(item["url"].startswith("/world/") for item in world.json()["items"])
+    assert all(item["url"].startswith("/world/") for item in world.json()["results"])
     assert unknown.status_code == 400
+    assert unknown.json()["error"]["details"] == {
+        "section": ["Unknown section 'nowhere'."]
+    }
+
+
+def test_fast_path_feed_carries_the_stacks_headers_and_skips_sessions(
+    keyed_client, settings
+):
+    # given: a trained world; /api/v1/topics goes through the whole stack
+    settings.X_FRAME_OPTIONS = "SAMEORIGIN"
+    world_build(n_readers=40, n_events=1500)
+    client = keyed_client("feed:read")
+    stacked = client.get("/api/v1/topics")
+    # when
+    feed = client.get("/api/v1/feed", {"reader": "sim-1", "n": 5})
+    # then: answered by the fast path, with the security and frame headers
+    assert feed.status_code == 200
+    assert feed["X-Feed-Source"] in {"list", "computed"}
+    for header in ("X-Frame-Options", "X-Content-Type-Options", "Cache-Control"):
+        assert feed[header] == stacked[header]
+    assert "Cookie" not in feed.get("Vary", "")
+    assert len(feed.json()["results"]) == 5
+
+
+def test_fast_path_declines_what_the_stack_must_answer(keyed_client, settings):
+    # given
+    settings.ALLOWED_HOSTS = ["testserver"]
+    world_build(n_readers=40, n_events=1500)
+    client = keyed_client("feed:read")
+    # when: a disallowed host, a NUL in an unrelated parameter
+    wrong_host = client.get(
+        "/api/v1/feed", {"reader": "sim-1"}, HTTP_HOST="evil.example"
+    )
+    nul = client.get("/api/v1/feed", {"reader": "sim-1", "x": "a\x00b"})
+    # then: the stack's JSON errors, as without the fast path
+    assert wrong_host.status_code == 400
+    assert nul.status_code == 400
+    assert nul.json()["error"]["code"] == "invalid_query"
+
+
+def test_feed_impressions_are_written_once_the_response_is_sent(keyed_client, settings):
+    # given
+    from recommend.models import FeedImpression
+    from recommend.serving.impressions import impressions_flush
+
+    world_build(n_readers=40, n_events=1500)
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_SIZE = 2
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_SECONDS = 3600
+    impressions_flush()
+    client = keyed_client("feed:read")
+    # when: two feeds (the second makes a flush due)
+    first = client.get("/api/v1/feed", {"reader": "sim-1", "n": 5}).json()
+    assert not FeedImpression.objects.exists()
+    client.get("/api/v1/feed", {"reader": "sim-2", "n": 5, "section": "world"})
+    # then: both rows, in the shape the API returned
+    stored = FeedImpression.objects.get(feed_id=first["feed_id"])
+    assert stored.page_ids == [item["id"] for item in first["results"]]
+    assert stored.reader.external_id == "sim-1"
+    assert FeedImpression.objects.count() == 2

@@ -6,13 +6,22 @@ import numpy as np
 import pytest
 from django.core.cache import caches
 from django.utils import timezone
+from django_q.models import Schedule
 
-from recommend.feeds import feed_for_reader, similar_items
-from recommend.impressions import impressions_flush
 from recommend.models import Event, FeedImpression, ModelVersion, Reader
-from recommend.serving import MODEL_VERSION_STAMP_KEY, serving_state_reset
+from recommend.serving import trending
+from recommend.serving.feeds import feed_for_reader, similar_items
+from recommend.serving.impressions import impressions_flush
+from recommend.serving.state import (
+    MODEL_VERSION_STAMP_KEY,
+    serving_state,
+    serving_state_reset,
+)
+from recommend.tasks import trending_share_task
+from recommend.training.schedules import TRENDING_SCHEDULE_NAME
 from tests.factories import ArticlePageFactory
 from tests.recommend.scenario import model_train_activate, world_build
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -107,8 +116,55 @@ def test_unknown_reader_gets_trending(world):
     assert top_read in {item.id for item in feed.items[:3]}
 
 
+def test_a_process_without_trending_counts_takes_the_shared_ones(
+    world, django_assert_num_queries
+):
+    # given: one process read the trending counts, which shares them
+    catalogue = serving_state().catalogue
+    first = trending.trending_scores(catalogue).copy()
+    # when: another process (this one, its own counts forgotten) needs them
+    trending._state.update(counts=None, aligned=None)
+    with django_assert_num_queries(0):
+        taken = trending.trending_scores(catalogue)
+    # then: the same scores, without the grouped query over the events
+    assert np.array_equal(taken, first)
+    # and with nothing shared (a fresh machine) the query runs once, inline
+    trending.trending_reset()
+    with django_assert_num_queries(1):
+        assert np.array_equal(trending.trending_scores(catalogue), first)
+
+
+def test_the_scheduled_task_shares_newer_counts_that_each_process_takes_up(
+    world, monkeypatch
+):
+    # given: this process holds trending counts in which the last article is unread
+    catalogue = serving_state().catalogue
+    quiet = world.articles[-1]
+    row = int(catalogue.positions(np.array([quiet.pk]))[0])
+    before = trending.trending_scores(catalogue)[row]
+    # when: many readers read it, and the worker's schedule runs the task
+    for reader in world.readers[:20]:
+        _events(reader, [quiet])
+    assert trending_share_task() > 0
+    # then: the process takes up the shared counts at its next look (in the
+    # background; requests keep the old counts meanwhile)
+    monkeypatch.setattr(trending, "TRENDING_CHECK_SECONDS", 0.0)
+    wait_for(
+        lambda: trending.trending_scores(catalogue)[row] > before,
+        seconds=10,
+        what="the shared counts taken up",
+    )
+    # exactly the counts a fresh read gives now
+    fresh = trending._align(catalogue, trending.trending_counts_read())
+    assert np.allclose(trending.trending_scores(catalogue), fresh)
+    # and the schedule that runs the task exists once
+    (schedule,) = Schedule.objects.filter(name=TRENDING_SCHEDULE_NAME)
+    assert schedule.func == "recommend.tasks.trending_share_task"
+    assert schedule.minutes == 5
+
+
 def test_topic_filter_and_unknown_topic(world):
-    from recommend.feeds import FeedFilterError
+    from recommend.serving.feeds import FeedFilterError
 
     feed = feed_for_reader(external_id="sim-1", n=10, topic="subject-3")
     assert feed.items

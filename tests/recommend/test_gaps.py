@@ -10,9 +10,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from generation.models import Brief
-from recommend.gaps import content_gap_list, content_gap_refresh
+from recommend.audiences.gaps import content_gap_list, content_gap_refresh
 from recommend.models import Audience, ContentGap
-from recommend.schedules import (
+from recommend.training.schedules import (
     CONTENT_GAP_SCHEDULE_NAME,
     TRAINING_SCHEDULE_NAME,
     content_gap_schedule_ensure,
@@ -111,7 +111,7 @@ def test_the_gap_schedule_is_created_once_and_leaves_training_alone(db):
     schedule = content_gap_schedule_ensure()
     # then
     assert list(Schedule.objects.filter(name=CONTENT_GAP_SCHEDULE_NAME)) == [schedule]
-    assert schedule.func == "recommend.gaps.content_gap_refresh_task"
+    assert schedule.func == "recommend.tasks.content_gap_refresh_task"
     assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
     assert schedule.next_run > timezone.now()
     assert Schedule.objects.get(name=TRAINING_SCHEDULE_NAME) == training

@@ -9,9 +9,9 @@ from django.core.management.base import CommandError
 
 from cms.models import ArticlePage, SectionPage
 from cms.selectors import article_live_list
-from recommend.interactions_file import interaction_file_parse
+from recommend.events.files import interaction_file_parse
+from recommend.events.interactions import IMPORTED_SECTION_SLUG
 from recommend.models import Event, Reader
-from recommend.services.interactions import IMPORTED_SECTION_SLUG
 from tests.factories import ArticlePageFactory, SectionPageFactory
 
 

@@ -6,21 +6,27 @@ import pytest
 from django.utils import timezone
 
 from cms.models import ArticlePage
-from recommend.models import (
-    Audience,
-    Event,
-    FeedImpression,
-    ModelVersion,
-    Reader,
-    ReaderAudience,
-)
-from recommend.performance import (
+from recommend.audiences.performance import (
     model_quality_history,
     page_performance,
+    performance_aggregate_recent,
     performance_by_audience,
     performance_by_page,
     performance_by_topic,
+    performance_day_aggregate,
+    performance_report,
     performance_since,
+)
+from recommend.models import (
+    Audience,
+    AudienceDailyPerformance,
+    Event,
+    FeedImpression,
+    ModelVersion,
+    PageDailyPerformance,
+    PerformanceDay,
+    Reader,
+    ReaderAudience,
 )
 from tests.factories import ArticlePageFactory, SectionPageFactory, TopicFactory
 
@@ -239,3 +245,220 @@ def test_admin_report_renders_figures_and_svg_charts(
         assert inline.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert "Tide readers" in html
     assert "0.4200" in html  # the model's nDCG@10, in the line chart's tooltip
+
+
+def _figures(table, page_id):
+    row = table[page_id]
+    return (row.impressions, row.clicks, row.reads, row.likes)
+
+
+def test_report_reads_daily_aggregates_not_the_raw_tables(recorded):
+    # given: today's traffic aggregated
+    since = performance_since(days=30)
+    raw_table = performance_by_page(since=since)
+    raw_audiences = {
+        row.audience.key: (row.impressions, row.clicks, row.reads, row.likes)
+        for row in performance_by_audience(since=since)
+    }
+    performance_day_aggregate(day=timezone.now().date())
+    # when: the raw rows it summarised are gone
+    FeedImpression.objects.filter(served_at__gte=since).delete()
+    Event.objects.filter(occurred_at__gte=since).delete()
+    # then: the report still shows the same figures, from the aggregates
+    table = performance_by_page(since=since)
+    for name in "abc":
+        page_id = recorded[name].pk
+        assert _figures(table, page_id) == _figures(raw_table, page_id)
+    audiences = {
+        row.audience.key: (row.impressions, row.clicks, row.reads, row.likes)
+        for row in performance_by_audience(since=since)
+    }
+    assert audiences == raw_audiences
+    assert audiences["tide-readers"] == (4, 1, 2, 1)
+
+
+def test_events_after_the_aggregation_are_added_from_the_raw_tables(recorded):
+    # given: aggregated, then a new impression and read of C
+    since = performance_since(days=30)
+    performance_day_aggregate(day=timezone.now().date())
+    c, r3 = recorded["c"], Reader.objects.get(external_id="r3")
+    later = timezone.now() + datetime.timedelta(seconds=1)
+    FeedImpression.objects.create(
+        feed_id="f9",
+        reader=r3,
+        reader_external_id="r3",
+        page_ids=[c.pk],
+        served_at=later,
+    )
+    Event.objects.create(
+        reader=r3,
+        page=c,
+        type="view",
+        feed_id="f9",
+        context={"feed_id": "f9"},
+        occurred_at=later,
+        event_id="late-view",
+    )
+    # when
+    import time
+
+    time.sleep(1.1)
+    table = performance_by_page(since=since)
+    # then: C's figures are the aggregate plus the new impression and click
+    assert _figures(table, c.pk) == (3, 1, 0, 0)
+
+
+def test_aggregating_a_day_twice_gives_the_same_rows(recorded):
+    day = timezone.now().date()
+    # when
+    performance_day_aggregate(day=day)
+    first = sorted(
+        PageDailyPerformance.objects.filter(day=day).values_list(
+            "page_id", "impressions", "clicks", "reads", "likes"
+        )
+    )
+    performance_day_aggregate(day=day)
+    # then
+    second = sorted(
+        PageDailyPerformance.objects.filter(day=day).values_list(
+            "page_id", "impressions", "clicks", "reads", "likes"
+        )
+    )
+    assert first == second
+    assert len(first) == 3
+    assert AudienceDailyPerformance.objects.filter(day=day).count() == 2
+    assert PerformanceDay.objects.filter(day=day).count() == 1
+
+
+def test_scheduled_aggregation_fills_the_window_then_refreshes_recent_days(recorded):
+    # when
+    first = performance_aggregate_recent(days=45)
+    second = performance_aggregate_recent(days=45)
+    # then: every day once, then only today and yesterday again
+    assert first == 45
+    assert second == 2
+    assert PerformanceDay.objects.count() == 45
+    old_day = (timezone.now() - datetime.timedelta(days=40)).date()
+    old = PageDailyPerformance.objects.get(day=old_day, page_id=recorded["a"].pk)
+    assert (old.impressions, old.reads) == (1, 1)
+
+
+def test_performance_schedule_is_created_once():
+    from django_q.models import Schedule
+
+    from recommend.training.schedules import performance_schedule_ensure
+
+    # when
+    performance_schedule_ensure()
+    performance_schedule_ensure()
+    # then
+    [schedule] = Schedule.objects.filter(name="recommend-performance-aggregates")
+    assert schedule.func == "recommend.tasks.performance_aggregate_task"
+
+
+def _report_figures(report):
+    def four(row):
+        return (row.impressions, row.clicks, row.reads, row.likes)
+
+    return (
+        [(page.pk, four(figures)) for page, figures in report.pages],
+        sorted((row.audience.key, four(row)) for row in report.audiences),
+        [
+            (
+                row.topic,
+                row.ai_articles,
+                row.human_articles,
+                four(row.ai),
+                four(row.human),
+            )
+            for row in report.topics
+        ],
+    )
+
+
+def test_report_is_the_same_from_aggregates_as_from_raw_rows(recorded):
+    # given: the report computed from the raw tables (nothing aggregated yet)
+    before = _report_figures(performance_report(days=30))
+    # when: every day is aggregated
+    performance_aggregate_recent(days=45)
+    after = _report_figures(performance_report(days=30))
+    # then
+    assert after == before
+    pages, audiences, topics = after
+    assert pages[0] == (recorded["a"].pk, (2, 1, 2, 1))
+    assert topics == [("Tides", 1, 1, (2, 1, 2, 1), (2, 1, 1, 0))]
+
+
+def test_report_windows_read_ready_totals_after_the_job(recorded):
+    # given: the job ran (every day aggregated, the 7/30/90-day totals summed)
+    before = _report_figures(performance_report(days=30))
+    performance_aggregate_recent(days=100)
+    # when: the daily rows are gone, only the window totals remain
+    PageDailyPerformance.objects.all().delete()
+    FeedImpression.objects.all().delete()
+    # then: the 30-day report is unchanged, from the window totals
+    pages, _, topics = _report_figures(performance_report(days=30))
+    assert (pages, topics) == (before[0], before[2])
+    # and the 90-day window also has the read 40 days ago
+    [top_90, *_] = performance_report(days=90).pages
+    assert top_90[0] == recorded["a"]
+    assert top_90[1].reads == 3
+
+
+def test_aggregate_performance_command_writes_the_window(recorded):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    # when
+    out = StringIO()
+    call_command("aggregate_performance", "--days", "3", "--no-progress", stdout=out)
+    # then
+    assert out.getvalue().strip() == "aggregated 3 day(s)"
+    assert PerformanceDay.objects.count() == 3
+    with pytest.raises(CommandError, match="--days"):
+        call_command("aggregate_performance", "--days", "0")
+
+
+@pytest.mark.parametrize("ready_totals", [False, True])
+def test_a_tail_that_lifts_an_article_into_the_top_is_ranked_exactly(ready_totals):
+    # given: articles P1..P12 shown 1..12 times (P0 never), aggregated (as daily
+    # rows or as the window's ready totals); then, after the aggregation, P9, P7
+    # and P0 are shown twice more: P9 (11) ties P11, P7 (9) and P0 (2) stay out
+    import time
+
+    section = SectionPageFactory()
+    reader = Reader.objects.create(external_id="tail-reader")
+    pages = [ArticlePageFactory(section=section, title=f"P{n}") for n in range(13)]
+    now = timezone.now()
+
+    def show(page, times, at, prefix):
+        FeedImpression.objects.bulk_create(
+            FeedImpression(
+                feed_id=f"{prefix}-{page.pk}-{index}",
+                reader=reader,
+                reader_external_id=reader.external_id,
+                page_ids=[page.pk],
+                served_at=at,
+            )
+            for index in range(times)
+        )
+
+    for count, page in enumerate(pages):
+        show(page, count, now, "old")
+    if ready_totals:
+        performance_aggregate_recent(days=35)
+    else:
+        performance_day_aggregate(day=now.date())
+    later = timezone.now() + datetime.timedelta(seconds=1)
+    for page in (pages[9], pages[7], pages[0]):
+        show(page, 2, later, "new")
+    time.sleep(1.1)
+    # when
+    report = performance_report(days=30, top=3)
+    # then: the top three of every article's figures ranked by hand
+    table = performance_by_page(since=performance_since(days=30))
+    by_hand = sorted(table, key=lambda pk: (-table[pk].impressions, pk))[:3]
+    assert [page.pk for page, _ in report.pages] == by_hand
+    assert by_hand == [pages[12].pk, pages[9].pk, pages[11].pk]
+    assert [figures.impressions for _, figures in report.pages] == [12, 11, 11]

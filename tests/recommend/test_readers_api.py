@@ -1,10 +1,13 @@
 """DELETE /api/v1/readers/{id}: a reader's events are erased and stay refused."""
 
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
-from recommend.models import Event, Reader
+from recommend.models import Event, FeedImpression, Reader
 from recommend.selectors import event_interaction_arrays
+from recommend.serving.impressions import impressions_flush
 from tests.factories import ArticlePageFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +29,21 @@ def article():
 
 @pytest.fixture
 def client(keyed_client) -> APIClient:
-    return keyed_client("events:write")
+    return keyed_client("events:write", "readers:erase")
+
+
+@pytest.mark.parametrize(
+    "scopes", [("events:write",), ("feed:read", "events:write"), ("content:read",)]
+)
+def test_erasure_needs_the_readers_erase_scope(keyed_client, article, scopes):
+    # given a reader with events, and a key without readers:erase
+    _send(keyed_client("events:write"), "kept", article.pk, range(2))
+    # when
+    response = keyed_client(*scopes).delete("/api/v1/readers/kept")
+    # then
+    assert response.status_code == 403
+    assert "readers:erase" in response.json()["error"]["message"]
+    assert Event.objects.filter(reader__external_id="kept").count() == 2
 
 
 def _send(client: APIClient, reader: str, page: int, numbers) -> dict:
@@ -139,9 +156,9 @@ def test_erasure_needs_an_events_key(keyed_client, client, article):
 
 def test_erasure_also_forgets_what_the_reader_was_shown(client, article, settings):
     # given: the reader was served a feed (impressions written at once)
-    from recommend.feeds import feed_for_reader
-    from recommend.impressions import impressions_flush
     from recommend.models import FeedImpression
+    from recommend.serving.feeds import feed_for_reader
+    from recommend.serving.impressions import impressions_flush
 
     settings.RECOMMEND_IMPRESSIONS_FLUSH_SIZE = 1
     _send(client, "watched", article.pk, range(2))
@@ -152,3 +169,59 @@ def test_erasure_also_forgets_what_the_reader_was_shown(client, article, setting
     client.delete("/api/v1/readers/watched")
     # then
     assert not FeedImpression.objects.filter(reader_external_id="watched").exists()
+
+
+def test_the_demo_page_hands_out_no_key_that_can_erase(client, article, settings):
+    # given the reader demo page and a reader with events
+    settings.RECOMMEND_DEMO_PAGE = True
+    _send(client, "sim-1", article.pk, range(2))
+    page = APIClient().get("/demo/").content.decode()
+    keys = set(re.findall(r"[A-Za-z0-9]{8}\.[A-Za-z0-9]{32}", page))
+    # when any key the page holds tries to erase
+    statuses = [
+        APIClient(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        .delete("/api/v1/readers/sim-1")
+        .status_code
+        for key in keys
+    ]
+    # then
+    assert all(status == 403 for status in statuses)
+    assert Event.objects.filter(reader__external_id="sim-1").count() == 2
+
+
+@pytest.mark.parametrize(
+    "reader, path",
+    [
+        ("team/alice", "team/alice"),
+        ("team/alice", "team%2Falice"),
+        ("a/b/c/", "a/b/c/"),
+        ("x/digest/y", "x/digest/y"),
+    ],
+)
+def test_ids_with_slashes_can_be_erased(client, article, reader, path):
+    # given events accepted for an id holding slashes
+    assert _send(client, reader, article.pk, range(2))["accepted"] == 2
+    # when
+    response = client.delete(f"/api/v1/readers/{path}")
+    # then
+    assert response.status_code == 200, response.content
+    assert response.json()["reader"] == reader
+    assert not Event.objects.filter(reader__external_id=reader).exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/feed?reader=gone", "/api/v1/readers/gone/digest"]
+)
+def test_erased_readers_get_410_and_no_impression_is_written(
+    client, keyed_client, article, url
+):
+    # given an erased reader
+    _send(client, "gone", article.pk, range(2))
+    client.delete("/api/v1/readers/gone")
+    # when
+    response = keyed_client("feed:read").get(url)
+    impressions_flush()
+    # then
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "reader_erased"
+    assert not FeedImpression.objects.filter(reader_external_id="gone").exists()

@@ -7,13 +7,13 @@ import pytest
 from django.utils import timezone
 
 from cms.services import article_create
-from recommend.audiences import audience_refresh
-from recommend.feeds import feed_for_reader
-from recommend.impressions import impressions_flush
+from recommend.audiences.audiences import audience_refresh
+from recommend.events.erasure import reader_erase
 from recommend.models import Event, Reader
-from recommend.routing import audience_prior_scores, audience_routing_reset
-from recommend.services.events import reader_erase
-from recommend.serving import serving_state, serving_state_reset
+from recommend.serving.feeds import ReaderErased, feed_for_reader
+from recommend.serving.impressions import impressions_flush
+from recommend.serving.routing import audience_prior_scores, audience_routing_reset
+from recommend.serving.state import serving_state, serving_state_reset
 from tests.recommend.scenario import world_build
 
 pytestmark = pytest.mark.django_db
@@ -147,4 +147,6 @@ def test_readers_outside_the_audience_and_erased_readers_get_no_prior(routed):
     assert scores[row] + lift[row] == pytest.approx(np.sort(scores)[-3])
     assert audience_prior_scores(state, outsider_pk, scores) is None
     assert audience_prior_scores(state, None, scores) is None
-    assert _positions([erased], article.pk)[erased] >= 3
+    # and an erased reader is served nothing at all (the API answers 410)
+    with pytest.raises(ReaderErased):
+        feed_for_reader(external_id=erased)

@@ -9,9 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from cms.models import ArticlePage
-from recommend.models import Event, Reader
-from recommend.services.simulation import reader_simulation_create
+from cms.models import ArticlePage, Topic
+from recommend.audiences.audiences import audience_rule_create
+from recommend.audiences.performance import performance_report
+from recommend.events.simulation import reader_simulation_create
+from recommend.models import Event, FeedImpression, ModelVersion, Reader
 from tests.factories import SectionPageFactory, TopicFactory
 
 END = datetime.datetime(2025, 6, 1, tzinfo=datetime.UTC)
@@ -122,3 +124,70 @@ def test_without_live_articles_the_command_fails_with_one_line():
 
     # then
     assert str(failure.value) == "no live articles to read: run seed_demo first"
+
+
+@pytest.mark.django_db
+def test_readers_go_through_feeds_so_every_click_answers_a_served_page(settings):
+    # given: a small catalogue and a stamp read on every feed (new models at once)
+    settings.RECOMMEND_STAMP_CHECK_SECONDS = 0
+    _catalogue(articles=30, topics=6)
+
+    # when: three rounds of feed sessions, each followed by a training
+    output = _simulate(
+        "--readers", "40", "--sessions", "240", "--rounds", "3",
+        "--direct-events", "1500", "--seed", "4",
+    )  # fmt: skip
+
+    # then: one impression per session, dated inside the window
+    impressions = {
+        row.feed_id: row for row in FeedImpression.objects.select_related("reader")
+    }
+    assert len(impressions) == 240
+    assert all(1 <= len(row.page_ids) <= 10 for row in impressions.values())
+    listed = sum(len(row.page_ids) for row in impressions.values())
+    # and every event with a feed id is on a page that feed listed, by its reader
+    answered = Event.objects.exclude(feed_id="").select_related("reader")
+    views = answered.filter(type="view")
+    assert views.count() > 0
+    for event in answered:
+        served = impressions[event.feed_id]
+        assert event.page_id in served.page_ids
+        assert event.reader_id == served.reader_id
+        assert event.occurred_at > served.served_at
+    # and other surfaces added events without a feed id
+    assert Event.objects.filter(feed_id="").count() > 0
+    # and three models were trained, each on more data than the one before
+    versions = list(ModelVersion.objects.order_by("pk"))
+    assert len(versions) == 3
+    assert [version.events_count for version in versions] == sorted(
+        {version.events_count for version in versions}
+    )
+    assert f"240 feed pages ({listed} impressions)" in output
+    # and a rerun with the same arguments adds nothing
+    rerun = _simulate(
+        "--readers", "40", "--sessions", "240", "--rounds", "3",
+        "--direct-events", "1500", "--seed", "4",
+    )  # fmt: skip
+    assert "nothing added" in rerun
+    assert FeedImpression.objects.count() == 240
+
+
+@pytest.mark.django_db
+def test_after_the_simulation_every_audience_with_impressions_has_clicks(settings):
+    # given: simulated traffic, and an audience per topic (rules: a model
+    # trained on so small a catalogue may not beat popularity, so no clusters)
+    settings.RECOMMEND_STAMP_CHECK_SECONDS = 0
+    _catalogue(articles=40, topics=8)
+    _simulate("--readers", "60", "--sessions", "400", "--direct-events", "3000")
+    for topic in Topic.objects.all():
+        audience_rule_create(name=f"{topic.name} readers", topics=[topic.slug])
+
+    # when
+    call_command("aggregate_performance", "--no-progress", stdout=io.StringIO())
+    report = performance_report(days=30)
+
+    # then
+    seen = [row for row in report.audiences if row.impressions]
+    assert len(seen) >= 4
+    assert all(row.ctr and row.ctr > 0 for row in seen)
+    assert all(figures.clicks <= figures.impressions for _, figures in report.pages)

@@ -13,22 +13,31 @@ from django.core.management import call_command, load_command_class
 from django.core.management.base import CommandError
 from django.db import connections
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.models import Schedule
 
 from cms.models import ArticlePage
 from recommend.engine.matrix import EVENT_TYPES, build_matrix
 from recommend.engine.simulate import simulate_readers
-from recommend.engine.train import TrainedModel
-from recommend.models import Event, ModelVersion, Reader
-from recommend.schedules import TRAINING_SCHEDULE_NAME, training_schedule_ensure
+from recommend.engine.train import (
+    DEFAULT_PARAMS,
+    SEARCHABLE_ALGORITHMS,
+    TrainedModel,
+)
+from recommend.events.erasure import reader_erase
+from recommend.models import Audience, Event, ModelVersion, Reader, ReaderAudience
 from recommend.selectors import (
     event_interaction_arrays,
     model_version_active,
     model_version_stamp,
 )
-from recommend.services import training
-from recommend.services.training import model_version_train
-from recommend.tasks import train_model_task
+from recommend.tasks import audiences_refresh_task, train_model_task
+from recommend.training import service as training
+from recommend.training.schedules import (
+    TRAINING_SCHEDULE_NAME,
+    training_schedule_ensure,
+)
+from recommend.training.service import model_version_train
 from tests.factories import SectionPageFactory, TopicFactory
 
 N_TOPICS = 8
@@ -271,7 +280,7 @@ def test_every_algorithm_and_a_search_train_evaluate_and_store(world: World) -> 
             model = TrainedModel.from_bytes(artifact.read())
         assert model.algorithm == version.algorithm
     searched = versions[-1]
-    assert searched.algorithm in ("als", "itemknn", "bpr", "popular")
+    assert searched.algorithm in SEARCHABLE_ALGORITHMS
     assert searched.metrics["search"]["trials"] >= 1
     assert ModelVersion.objects.filter(status=Status.ACTIVE).count() == 1
     assert all(
@@ -446,3 +455,192 @@ def test_a_worker_trains_and_promotes_through_the_queue(q_worker) -> None:
     assert version.events_count == N_EVENTS
     with version.artifact.open("rb") as artifact:
         assert TrainedModel.from_bytes(artifact.read()).user_factors is not None
+
+
+def _events_add(world: World, *, seed: int, n_events: int) -> None:
+    """More simulated events of the same readers, in the last hour."""
+    end = timezone.now().timestamp() - 60
+    simulated = simulate_readers(
+        [[index % N_TOPICS] for index in range(len(world.page_ids))],
+        n_topics=N_TOPICS,
+        n_readers=N_READERS,
+        n_events=n_events,
+        seed=seed,
+        start=end - 3600,
+        end=end,
+        item_ids=world.page_ids,
+    )
+    interactions = simulated.interactions
+    names = np.array(EVENT_TYPES)[interactions.event_types]
+    Event.objects.bulk_create(
+        [
+            Event(
+                reader_id=int(world.reader_pks[reader]),
+                page_id=int(page),
+                type=str(kind),
+                value=float(value),
+                occurred_at=datetime.datetime.fromtimestamp(moment, datetime.UTC),
+                event_id=f"more-{seed}-{index}",
+            )
+            for index, (reader, page, kind, value, moment) in enumerate(
+                zip(
+                    interactions.reader_ids.tolist(),
+                    interactions.item_ids.tolist(),
+                    names.tolist(),
+                    interactions.values.tolist(),
+                    interactions.timestamps.tolist(),
+                    strict=True,
+                )
+            )
+        ],
+        batch_size=2000,
+    )
+
+
+def test_retraining_the_active_configuration_on_changed_data_promotes_it(
+    world: World,
+) -> None:
+    # given an active ALS model, then new events from the same readers
+    active = model_version_train(algorithm="als", params=SMALL_ALS, force=True)
+    _events_add(world, seed=23, n_events=5_000)
+
+    # when the scheduled retraining runs with the same configuration
+    retrained = model_version_train(algorithm="als", params=SMALL_ALS)
+
+    # then it is promoted: the active artifact (which saw the holdout pairs) is
+    # not what it is compared with; the same configuration on the same train
+    # part is, i.e. the candidate itself
+    retrained.refresh_from_db()
+    active.refresh_from_db()
+    metrics = retrained.metrics
+    assert retrained.status == Status.ACTIVE, metrics["reason"]
+    assert active.status == Status.RETIRED
+    assert retrained.events_count == active.events_count + 5_000
+    assert metrics["active_basis"] == "same configuration"
+    assert metrics["active"]["ndcg"] == metrics["candidate"]["ndcg"]
+    assert metrics["reason"] == (
+        "better than popularity (the active configuration, retrained on newer data)"
+    )
+
+
+def test_another_configuration_is_compared_with_the_active_one_retrained_alike(
+    world: World, monkeypatch
+) -> None:
+    # given a weak active configuration, and every fit recorded
+    weak = {"factors": 2, "iterations": 1, "regularization": 50.0}
+    model_version_train(algorithm="als", params=weak, force=True)
+    _events_add(world, seed=29, n_events=3_000)
+    fits: list[tuple[str, dict, int]] = []
+    real_train_model = training.train_model
+
+    def recording_train_model(matrix, **kwargs):
+        fits.append((kwargs["algorithm"], kwargs.get("params") or {}, matrix.nnz))
+        return real_train_model(matrix, **kwargs)
+
+    monkeypatch.setattr(training, "train_model", recording_train_model)
+
+    # when a better configuration is trained on the changed data
+    candidate = model_version_train(algorithm="als", params=SMALL_ALS)
+
+    # then the active configuration was refitted on the candidate's train part
+    # and the better candidate wins on the holdout neither was trained on
+    candidate.refresh_from_db()
+    metrics = candidate.metrics
+    refits = [fit for fit in fits if fit[0] == "als"]
+    assert [fit[1] for fit in refits] == [SMALL_ALS, {**DEFAULT_PARAMS["als"], **weak}]
+    assert refits[0][2] == refits[1][2]
+    assert metrics["active_basis"] == "retrained on the train part"
+    assert metrics["candidate"]["ndcg"] > metrics["active"]["ndcg"]
+    assert candidate.status == Status.ACTIVE
+
+
+def test_retraining_reads_only_newer_events_and_a_full_read_follows_an_erasure(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    # given a first training (full read), then 2,000 new events
+    first = model_version_train(algorithm="als", params=SMALL_ALS, force=True)
+    _events_add(world, seed=31, n_events=2_000)
+
+    # when
+    second = model_version_train(algorithm="als", params=SMALL_ALS)
+
+    # then only the new rows were read, and the model saw every event
+    assert first.metrics["event_read"] == {
+        "incremental": False,
+        "events_read": N_EVENTS,
+    }
+    assert second.metrics["event_read"] == {"incremental": True, "events_read": 2_000}
+    assert second.events_count == N_EVENTS + 2_000
+    full = event_interaction_arrays()
+    assert second.events_count == len(full)
+
+    # when a reader is erased
+    erased = Reader.objects.get(pk=int(world.reader_pks[0]))
+    erased_events = Event.objects.filter(reader=erased).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        reader_erase(external_id=erased.external_id)
+    third = model_version_train(algorithm="als", params=SMALL_ALS)
+
+    # then the next read is a full one, without the erased reader's events
+    assert erased_events > 0
+    assert third.metrics["event_read"]["incremental"] is False
+    assert third.events_count == N_EVENTS + 2_000 - erased_events
+    with third.artifact.open("rb") as artifact:
+        model = TrainedModel.from_bytes(artifact.read())
+    assert erased.pk not in set(model.reader_ids.tolist())
+
+
+def test_deletions_without_erasure_also_force_a_full_read(world: World) -> None:
+    # given a trained model, then events deleted behind the service's back
+    model_version_train(algorithm="als", params=SMALL_ALS, force=True)
+    gone = list(Event.objects.order_by("pk").values_list("pk", flat=True)[:500])
+    Event.objects.filter(pk__in=gone).delete()
+
+    # when
+    version = model_version_train(algorithm="als", params=SMALL_ALS)
+
+    # then
+    assert version.metrics["event_read"]["incremental"] is False
+    assert version.events_count == N_EVENTS - 500
+
+
+def test_a_blended_configuration_is_scored_with_its_blend(world: World) -> None:
+    # when an ALS model mixed half with popularity is trained
+    blended = model_version_train(
+        algorithm="als", params={**SMALL_ALS, "blend": 0.5, "blend_half_life_days": 0}
+    )
+
+    # then it is stored with its popularity scores, and its holdout figures are
+    # those of the mix, not of ALS alone
+    alone = model_version_train(algorithm="als", params=SMALL_ALS)
+    with blended.artifact.open("rb") as artifact:
+        model = TrainedModel.from_bytes(artifact.read())
+    assert model.blend == 0.5 and model.blend_scores is not None
+    assert blended.metrics["candidate"]["ndcg"] != alone.metrics["candidate"]["ndcg"]
+
+
+def test_a_promotion_refreshes_audiences_in_a_background_task(
+    world: World, settings, django_capture_on_commit_callbacks
+):
+    # given: events and no model yet
+    settings.RECOMMEND_CANDIDATES_REBUILD_ON_PROMOTION = False
+    broker = get_broker()
+    queued = broker.queue_size()
+    # when: a training promotes (its on-commit callbacks run)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = model_version_train(algorithm="als", params=SMALL_ALS)
+    # then: the promotion did not wait for the audiences, it queued their task
+    assert version.status == ModelVersion.Status.ACTIVE
+    assert not Audience.objects.exists()
+    assert broker.queue_size() == queued + 1
+    # and the task computes them from the events the model was trained on
+    assert (
+        audiences_refresh_task(version.pk)
+        == Audience.objects.filter(active=True).count()
+    )
+    assert Audience.objects.filter(kind=Audience.Kind.CLUSTER, active=True).count()
+    assert ReaderAudience.objects.exists()
+    # and a retired version's task does nothing
+    version.status = ModelVersion.Status.RETIRED
+    version.save(update_fields=["status"])
+    assert audiences_refresh_task(version.pk) == 0

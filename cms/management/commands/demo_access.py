@@ -1,10 +1,11 @@
 """manage.py demo_access: the local admin user and an all-scopes API key."""
 
+import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from cms.models import ApiKey
 from cms.models.api_keys import SCOPES
@@ -16,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Create (once) the local admin user and an API key with every scope, and "
         "print both. The key is kept in .demo/api-key so later runs reprint it "
-        "instead of creating another."
+        "instead of creating another. Refused when DEBUG is off (production "
+        "settings) unless --force; even then the password is never the default."
     )
 
     def add_arguments(self, parser):
@@ -27,8 +29,31 @@ class Command(BaseCommand):
             default=str(Path(settings.BASE_DIR) / ".demo" / "api-key"),
             help="Where the plain key is kept between runs (git-ignored).",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off (a production-like deployment).",
+        )
 
-    def handle(self, *args, username: str, password: str, key_file: str, **options):
+    def handle(
+        self,
+        *args,
+        username: str,
+        password: str,
+        key_file: str,
+        force: bool,
+        **options,
+    ):
+        if not settings.DEBUG:
+            if not force:
+                raise CommandError(
+                    "demo_access makes a superuser and an all-scopes key for local "
+                    "development; DEBUG is off here. Use createsuperuser and the "
+                    "admin's API keys, or pass --force."
+                )
+            if password == "admin":
+                # A well-known login must never exist on a reachable deployment.
+                password = secrets.token_urlsafe(18)
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is None:
@@ -40,6 +65,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Admin user: {username} (password unchanged)")
 
         key = self._key_from_file(Path(key_file))
+        if key is not None:
+            # A key made before a scope existed gets it: this key has every scope.
+            ApiKey.objects.filter(prefix=key.partition(".")[0]).update(
+                scopes=list(SCOPES)
+            )
         if key is None:
             _, key = ApiKey.objects.create_key(name=DEMO_KEY_NAME, scopes=list(SCOPES))
             path = Path(key_file)

@@ -5,6 +5,7 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from cms.models import SectionPage, Topic
+from generation.formats import Format
 from generation.models import GenerationJob
 from generation.services import brief_create, brief_submit, generation_job_run
 
@@ -44,6 +45,13 @@ class Command(BaseCommand):
         parser.add_argument("--keywords", default="", help="Comma-separated.")
         parser.add_argument("--words", type=int, default=600, help="Target length.")
         parser.add_argument(
+            "--format",
+            default=Format.FEATURE.value,
+            choices=Format.values,
+            help="The article's format (default feature).",
+        )
+        parser.add_argument("--tone", default="", help='e.g. "conversational".')
+        parser.add_argument(
             "--no-progress", action="store_true", help="Hide the progress bar."
         )
 
@@ -67,6 +75,8 @@ class Command(BaseCommand):
                 angle=ANGLES[number % len(ANGLES)],
                 keywords=keywords.split(","),
                 target_words=words,
+                format=options["format"],
+                tone=options["tone"],
                 topics=[site_topic] if site_topic else [],
                 origin="command",
             )

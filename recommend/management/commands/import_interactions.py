@@ -5,9 +5,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from recommend.interactions_file import InteractionFileError
+from recommend.events.files import InteractionFileError
+from recommend.events.interactions import VALUE_MEANINGS, interactions_import
 from recommend.models import Event
-from recommend.services.interactions import VALUE_MEANINGS, interactions_import
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from recommend.engine.train import ALGORITHMS
 from recommend.selectors import model_version_active
-from recommend.services.training import TRAINING_STAGES, model_version_train
+from recommend.training.service import TRAINING_STAGES, model_version_train
 
 
 class _StageBar:
@@ -104,6 +104,10 @@ class Command(BaseCommand):
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise CommandError(f"Training failed: {reason}") from exc
         bar.close(finished=True)
+        if version.status == version.Status.ACTIVE:
+            from recommend.tasks import audiences_refresh_now
+
+            audiences_refresh_now()
         self.stdout.write(self._summary(version))
 
     def _parsed_params(self, raw: str) -> dict:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from recommend.engine import search as search_module
 from recommend.engine import train as train_module
 from recommend.engine.evaluate import (
     evaluate_algorithms,
@@ -236,16 +237,34 @@ def test_split_is_deterministic_by_seed(protocol: str) -> None:
 def test_evaluate_algorithms_reports_each_model_and_hides_test_from_search(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # given the search is spied on to see which matrix it received
+    # given every matrix the search receives, fits on or scores on is recorded
     matrix = random_interactions()
+    times = matrix.copy()
+    times.data = 1.7e9 + np.arange(matrix.nnz, dtype=np.float64) * 60.0
     searched: list[sp.csr_matrix] = []
-    real_search = train_module.search_hyperparameters
+    seen_by_search: list[sp.csr_matrix] = []
+    real_search = search_module.search_hyperparameters
+    real_train, real_evaluate = search_module.train_model, search_module.evaluate_model
 
     def spy_search(candidate: sp.csr_matrix, **kwargs: object) -> object:
         searched.append(candidate)
+        if kwargs.get("timestamps") is not None:
+            seen_by_search.append(kwargs["timestamps"])
         return real_search(candidate, **kwargs)
 
-    monkeypatch.setattr(train_module, "search_hyperparameters", spy_search)
+    def spy_train(fit: sp.csr_matrix, **kwargs: object) -> object:
+        seen_by_search.append(fit)
+        if kwargs.get("timestamps") is not None:
+            seen_by_search.append(kwargs["timestamps"])
+        return real_train(fit, **kwargs)
+
+    def spy_evaluate(model, fit, held_out, **kwargs):
+        seen_by_search.extend([fit, held_out])
+        return real_evaluate(model, fit, held_out, **kwargs)
+
+    monkeypatch.setattr(search_module, "search_hyperparameters", spy_search)
+    monkeypatch.setattr(search_module, "train_model", spy_train)
+    monkeypatch.setattr(search_module, "evaluate_model", spy_evaluate)
 
     # when
     results = evaluate_algorithms(
@@ -255,7 +274,9 @@ def test_evaluate_algorithms_reports_each_model_and_hides_test_from_search(
         ratio=0.75,
         seed=5,
         k=5,
-        search_budget=0.5,
+        search_budget=None,
+        search_trials=12,
+        timestamps=times,
     )
 
     # then
@@ -276,4 +297,9 @@ def test_evaluate_algorithms_reports_each_model_and_hides_test_from_search(
     train, test = split_interactions(matrix, protocol="user", ratio=0.75, seed=5)
     assert len(searched) == 1
     assert pair_set(searched[0]) == pair_set(train)
-    assert pair_set(searched[0]).isdisjoint(pair_set(test))
+    # the search fitted and validated 12 trials on pieces of train only
+    assert len(seen_by_search) >= 12 * 3
+    train_pairs, test_pairs = pair_set(train), pair_set(test)
+    for part in seen_by_search:
+        assert pair_set(part) <= train_pairs
+        assert pair_set(part).isdisjoint(test_pairs)

@@ -9,15 +9,15 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from recommend.engine import train as train_module
+from recommend.engine import search as search_module
 from recommend.engine.evaluate import evaluate_model, split_interactions
 from recommend.engine.matrix import IdMap, build_matrix
+from recommend.engine.search import search_hyperparameters
 from recommend.engine.simulate import simulate_readers
 from recommend.engine.train import (
     ALGORITHMS,
     DEFAULT_PARAMS,
     TrainedModel,
-    search_hyperparameters,
     train_model,
 )
 
@@ -223,7 +223,7 @@ def test_search_stops_within_budget_plus_one_trial(
     # when
     started = time.perf_counter()
     result = search_hyperparameters(
-        train, algorithms=["als", "itemknn", "popular"], budget_seconds=budget
+        train, algorithms=["ease", "itemknn", "popular"], budget_seconds=budget
     )
     elapsed = time.perf_counter() - started
 
@@ -233,17 +233,18 @@ def test_search_stops_within_budget_plus_one_trial(
     defaults = sum(trial["seconds"] for trial in result.trials[:3])
     assert elapsed < max(budget, defaults) + longest_trial + 0.5
     assert [trial["algorithm"] for trial in result.trials[:3]] == [
-        "als",
+        "ease",
         "itemknn",
         "popular",
     ]
-    assert result.trials[0]["params"] == DEFAULT_PARAMS["als"]
+    assert result.trials[0]["params"] == DEFAULT_PARAMS["ease"]
     best = max(result.trials, key=lambda trial: trial["ndcg"])
     assert (result.best_algorithm, result.best_params) == (
         best["algorithm"],
         best["params"],
     )
-    assert len(result.trials) > 3
+    if defaults < budget:  # time was left after the defaults: random trials ran
+        assert len(result.trials) > 3
 
 
 def test_search_sees_only_the_given_training_matrix(
@@ -253,7 +254,7 @@ def test_search_sees_only_the_given_training_matrix(
     # given spies on every matrix the search trains or scores on
     train, test = simulated_split
     seen: list[sp.csr_matrix] = []
-    real_train, real_evaluate = train_module.train_model, train_module.evaluate_model
+    real_train, real_evaluate = search_module.train_model, search_module.evaluate_model
 
     def spy_train(matrix: sp.csr_matrix, **kwargs: object) -> TrainedModel:
         seen.append(matrix)
@@ -265,8 +266,8 @@ def test_search_sees_only_the_given_training_matrix(
         seen.extend([fit, held_out])
         return real_evaluate(model, fit, held_out, **kwargs)
 
-    monkeypatch.setattr(train_module, "train_model", spy_train)
-    monkeypatch.setattr(train_module, "evaluate_model", spy_evaluate)
+    monkeypatch.setattr(search_module, "train_model", spy_train)
+    monkeypatch.setattr(search_module, "evaluate_model", spy_evaluate)
 
     # when
     search_hyperparameters(train, algorithms=["itemknn", "popular"], budget_seconds=0.5)
@@ -288,15 +289,76 @@ def test_search_trials_are_deterministic_by_seed(
 
     # when
     first = search_hyperparameters(
-        train, algorithms=["itemknn", "bpr"], budget_seconds=1.5, seed=3
+        train, algorithms=["itemknn", "ease"], max_trials=9, seed=3
     )
     again = search_hyperparameters(
-        train, algorithms=["itemknn", "bpr"], budget_seconds=1.5, seed=3
+        train, algorithms=["itemknn", "ease"], max_trials=9, seed=3
     )
 
     # then the trials both runs reached are the same, with the same scores
     shared = min(len(first.trials), len(again.trials))
-    assert shared >= 3
+    assert shared == 9
     for left, right in zip(first.trials[:shared], again.trials[:shared], strict=True):
         assert left["params"] == right["params"]
         assert left["ndcg"] == right["ndcg"]
+
+
+def test_a_trial_budget_stops_the_search_after_that_many_trials(
+    simulated_split: tuple[sp.csr_matrix, sp.csr_matrix],
+) -> None:
+    # given
+    train, _ = simulated_split
+
+    # when
+    result = search_hyperparameters(
+        train, algorithms=["ease", "itemknn", "popular"], max_trials=7
+    )
+
+    # then the defaults, then random draws and refinements of ease and itemknn
+    assert len(result.trials) == 7
+    assert {trial["algorithm"] for trial in result.trials[3:]} <= {"ease", "itemknn"}
+    assert result.validation["protocol"] == "user"
+
+
+def test_ease_recovers_a_block_structure_and_refuses_huge_catalogues(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given two groups of items read together
+    rng = np.random.default_rng(1)
+    group = rng.integers(0, 2, size=400)
+    dense = np.zeros((400, 20), dtype=np.float32)
+    for reader, chosen in enumerate(group):
+        items = rng.choice(10, size=4, replace=False) + 10 * chosen
+        dense[reader, items] = 1.0
+    matrix = sp.csr_matrix(dense)
+
+    # when
+    model = train_model(matrix, algorithm="ease", params={"regularization": 10.0})
+    columns, _ = model.recommend(np.arange(400), matrix, n=3)
+
+    # then every recommendation stays inside the reader's group
+    assert ((columns // 10) == group[:, None]).all()
+    monkeypatch.setattr("recommend.engine.ease.EASE_MAX_ITEMS", 10)
+    with pytest.raises(ValueError, match="EASE handles at most 10 items"):
+        train_model(matrix, algorithm="ease")
+
+
+def test_recent_popularity_prefers_items_read_lately() -> None:
+    # given item 0 read by 3 readers 60 days ago, item 1 by 2 readers today
+    day = 86_400.0
+    matrix = sp.csr_matrix(
+        (np.ones(5, np.float32), ([0, 1, 2, 3, 4], [0, 0, 0, 1, 1])), shape=(5, 2)
+    )
+    times = sp.csr_matrix(
+        (np.array([0, 0, 0, 60, 60]) * day + 1e9, ([0, 1, 2, 3, 4], [0, 0, 0, 1, 1])),
+        shape=(5, 2),
+    )
+
+    # when
+    recent = train_model(matrix, algorithm="recent", timestamps=times)
+    popular = train_model(matrix, algorithm="popular", timestamps=times)
+
+    # then a 7-day half-life turns the ranking around
+    assert recent.item_scores[1] > recent.item_scores[0]
+    assert popular.item_scores[0] > popular.item_scores[1]
+    assert recent.item_scores[1] == pytest.approx(2.0, abs=0.01)

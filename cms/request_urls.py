@@ -1,0 +1,41 @@
+"""Absolute URLs from the request being served: its scheme, host and port.
+
+Wagtail's API builds `detail_url` from WAGTAILAPI_BASE_URL. Unless the deployment
+fixes a public URL (the WAGTAILAPI_BASE_URL variable), that setting is a lazy
+string reading the base of the request in progress, so that v2 answers with the
+host and port it was asked on (behind a proxy: X-Forwarded-Host and -Proto when
+USE_X_FORWARDED_HOST and SECURE_PROXY_SSL_HEADER say so), like /api/v1/ does.
+Imported by the settings: nothing here may import models.
+"""
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.utils.functional import lazy
+
+_request_base = contextvars.ContextVar("request_base_url", default=None)
+
+
+def request_base_url(request) -> str:
+    """`scheme://host[:port]` of a request, as the client addressed it."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+@contextmanager
+def request_base_url_bound(request) -> Iterator[None]:
+    """Within the block, the lazy API base URL is this request's."""
+    token = _request_base.set(request_base_url(request))
+    try:
+        yield
+    finally:
+        _request_base.reset(token)
+
+
+def _api_base_url(fallback: str) -> str:
+    return _request_base.get() or fallback
+
+
+def api_base_url_lazy(fallback: str):
+    """A str-like setting: the current request's base URL, else `fallback`."""
+    return lazy(_api_base_url, str)(fallback)

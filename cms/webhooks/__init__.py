@@ -1,0 +1,1 @@
+"""Webhooks: signed, retried, logged notifications of content and model events."""

@@ -1,0 +1,1 @@
+"""AI media of the generation app: narrations, clips, podcast feeds and briefings."""

@@ -1,0 +1,1 @@
+"""The recommend app's Wagtail admin views and their SVG charts."""

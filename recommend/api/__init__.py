@@ -1,0 +1,1 @@
+"""REST endpoints of the recommend app: events, erasure, feeds, audiences, digests."""

@@ -1,0 +1,1 @@
+"""Audiences and their reports: segments, content gaps, digests, performance."""

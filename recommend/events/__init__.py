@@ -1,0 +1,1 @@
+"""Reader events in: API ingestion, erasure, interaction files and simulated traffic."""

@@ -1,1 +1,0 @@
-"""Writes of the recommend app, one module per concern."""

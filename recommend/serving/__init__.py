@@ -1,0 +1,1 @@
+"""Serving: live catalogue, active model per process, feeds and similar items."""

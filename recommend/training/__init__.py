@@ -1,0 +1,1 @@
+"""Training: event snapshot to evaluated, stored and promoted model; its schedules."""

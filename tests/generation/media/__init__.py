@@ -1,0 +1,1 @@
+"""Tests of AI media: narrations, clips, podcasts, briefings."""
