@@ -1,8 +1,13 @@
 """The one list envelope of /api/v1/: {count, next, previous, results}."""
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest
+from django.utils.encoding import iri_to_uri
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
+
+from cms.request_urls import request_base_url
 
 
 def list_envelope(
@@ -21,9 +26,20 @@ def list_envelope(
 
 
 def _with_offset(request: HttpRequest, offset: int, name: str) -> str:
-    query = request.GET.copy()
-    query[name] = str(offset)
-    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    """The request's absolute URL with ``name`` set to ``offset`` (in its place
+    when present, else last): what QueryDict.copy() and build_absolute_uri
+    give, without copying the query (a feed builds this on every request)."""
+    pairs = []
+    placed = False
+    for key, values in request.GET.lists():
+        if key != name:
+            pairs.extend((key, value) for value in values)
+        elif not placed:
+            pairs.append((name, str(offset)))
+            placed = True
+    if not placed:
+        pairs.append((name, str(offset)))
+    return iri_to_uri(f"{request_base_url(request)}{request.path}?{urlencode(pairs)}")
 
 
 def page_links(

@@ -18,8 +18,13 @@ _request_base = contextvars.ContextVar("request_base_url", default=None)
 
 
 def request_base_url(request) -> str:
-    """`scheme://host[:port]` of a request, as the client addressed it."""
-    return request.build_absolute_uri("/").rstrip("/")
+    """`scheme://host[:port]` of a request, as the client addressed it (worked
+    out once per request: a feed's links and media URLs all start with it)."""
+    base = request.__dict__.get("_request_base_url")
+    if base is None:
+        base = request.build_absolute_uri("/").rstrip("/")
+        request._request_base_url = base
+    return base
 
 
 @contextmanager

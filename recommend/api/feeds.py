@@ -1,10 +1,10 @@
 """REST endpoints that serve recommendations: the feed and similar items."""
 
 import functools
-import json
 import re
 from types import SimpleNamespace
 
+import orjson
 from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -234,7 +234,8 @@ class FeedRetrieveApi(APIView):
             feed, request, fields=fields, offset=query["offset"], n=query["n"]
         )
         response = HttpResponse(
-            json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            # Compact UTF-8 like DRF's renderer, ~25x faster than json.dumps.
+            orjson.dumps(body),
             content_type="application/json",
         )
         response["X-Feed-Source"] = feed.source

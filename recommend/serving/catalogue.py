@@ -13,6 +13,10 @@ from cms.selectors import article_live_list
 from recommend.engine.coldstart import TfidfIndex
 
 
+# A page id -> row table is kept while it is at most this many entries per item.
+ROW_TABLE_MAX_SPREAD = 16
+
+
 @dataclass
 class Catalogue:
     """Live articles in id order; row i of every array is item_ids[i]."""
@@ -33,6 +37,8 @@ class Catalogue:
     # moment have not seen it (an article published, or published again, since).
     live_since: np.ndarray = field(default_factory=lambda: np.empty(0))
     _live_since_order: np.ndarray | None = field(default=None, repr=False)
+    _live_since_sorted: np.ndarray | None = field(default=None, repr=False)
+    _rows_by_id: np.ndarray | None = field(default=None, repr=False)
     _filter_masks: dict = field(default_factory=dict, repr=False)
     _topic_dicts: dict = field(default_factory=dict, repr=False)
     # Section pk -> {"slug", "title"}, as cards show it.
@@ -49,9 +55,34 @@ class Catalogue:
         page_ids = np.asarray(page_ids, dtype=np.int64)
         if len(self.item_ids) == 0:
             return np.full(page_ids.shape, -1, dtype=np.int64)
+        table = self._row_table()
+        if table is not None:
+            # One gather (a feed asks several times per request).
+            inside = (page_ids >= 0) & (page_ids < len(table))
+            if inside.all():
+                return table[page_ids]
+            rows = np.full(page_ids.shape, -1, dtype=np.int64)
+            rows[inside] = table[page_ids[inside]]
+            return rows
         rows = np.searchsorted(self.item_ids, page_ids)
         clipped = np.minimum(rows, len(self.item_ids) - 1)
         return np.where(self.item_ids[clipped] == page_ids, clipped, -1)
+
+    def _row_table(self) -> np.ndarray | None:
+        """Page id -> row (-1 for none), when ids are dense enough to index by
+        (page ids count up from 1; at most ROW_TABLE_MAX_SPREAD ids per row)."""
+        table = self._rows_by_id
+        if table is None:
+            highest = int(self.item_ids[-1])
+            if self.item_ids[0] < 0 or highest > ROW_TABLE_MAX_SPREAD * (
+                len(self.item_ids) + 1000
+            ):
+                table = np.empty(0, dtype=np.int64)  # sparse ids: binary search
+            else:
+                table = np.full(highest + 1, -1, dtype=np.int64)
+                table[self.item_ids] = np.arange(len(self.item_ids))
+            self._rows_by_id = table
+        return table if len(table) else None
 
     def topic_column(self, slug: str) -> int:
         try:
@@ -62,10 +93,11 @@ class Catalogue:
     def rows_live_since(self, moment: float) -> np.ndarray:
         """Rows of the items that went live after ``moment`` (a binary search)."""
         if self._live_since_order is None:
-            self._live_since_order = np.argsort(self.live_since, kind="stable")
-        order = self._live_since_order
-        start = np.searchsorted(self.live_since[order], moment, side="right")
-        return order[start:]
+            order = np.argsort(self.live_since, kind="stable")
+            self._live_since_sorted = self.live_since[order]
+            self._live_since_order = order
+        start = np.searchsorted(self._live_since_sorted, moment, side="right")
+        return self._live_since_order[start:]
 
     def filter_mask(self, key: tuple, build) -> np.ndarray:
         """A filter's row mask, built once per catalogue (filters are few)."""
@@ -97,6 +129,20 @@ class Catalogue:
     def item_topic_columns(self, row: int) -> list[int]:
         indptr = self.item_topics.indptr
         return self.item_topics.indices[indptr[row] : indptr[row + 1]].tolist()
+
+    def topic_columns_of(self, rows: np.ndarray) -> np.ndarray:
+        """Every topic column of ``rows`` (with repeats), read straight from the
+        CSR arrays: a feed asks per request, and scipy's row slicing costs more
+        than the whole read."""
+        indptr = self.item_topics.indptr
+        starts = indptr[rows]
+        lengths = indptr[rows + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.empty(0, dtype=self.item_topics.indices.dtype)
+        before = np.cumsum(lengths) - lengths  # where each row's run starts
+        index = np.repeat(starts - before, lengths) + np.arange(total)
+        return self.item_topics.indices[index]
 
 
 def _root_url_path() -> str:

@@ -157,8 +157,7 @@ def feed_reasons(
     catalogue = state.catalogue
     history_rows = history_rows[history_rows >= 0]
     read_sections = set(catalogue.section_ids[history_rows].tolist())
-    topic_rows = catalogue.item_topics[history_rows]
-    read_topics = set(topic_rows.indices.tolist())
+    read_topics = set(catalogue.topic_columns_of(history_rows).tolist())
     topic_override = None
     if topic:
         topic_override = catalogue.topic_names[catalogue.topic_column(topic)]
