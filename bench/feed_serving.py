@@ -285,6 +285,22 @@ def _prepare(args) -> tuple[str, list[int]]:
             built = candidate_lists_rebuild(progress=progress)
         seconds = time.perf_counter() - started
         print(f"candidate lists: {built:,} readers in {seconds:.0f} s")
+    # Readers who clicked in an earlier run's "just clicked" mix: their lists
+    # predate those events. The worker rebuilds such lists in production; the
+    # server here runs without one, so every feed of theirs would ask again.
+    from recommend.models import Event
+    from recommend.serving.candidates import candidate_lists_refresh
+
+    clicked = sorted(
+        set(
+            Event.objects.filter(event_id__startswith="clicked-").values_list(
+                "reader_id", flat=True
+            )
+        )
+    )
+    if clicked:
+        rebuilt = candidate_lists_refresh(reader_pks=clicked)
+        print(f"candidate lists of earlier runs' clickers: {rebuilt:,} rebuilt")
     for index in range(args.cold):
         external_id = f"bench-{index}"
         cache.delete(

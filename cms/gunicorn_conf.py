@@ -14,15 +14,17 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 
 
 def post_worker_init(worker):
-    """Build the serving state (live catalogue, active model) before the worker's
-    first request rather than during it: about a second at 50k items, which
-    otherwise lands on the first feeds of every new worker."""
+    """Build the serving state (live catalogue, active model) and read every
+    live item's card before the worker's first request rather than during it:
+    a second or two at 50k items, which otherwise lands on the first feeds of
+    every new worker (and cards read per request for minutes after)."""
     from django.db import connections
 
     try:
+        from recommend.serving.cards import cards_warm_now
         from recommend.serving.state import serving_state
 
-        serving_state()
+        cards_warm_now(serving_state().catalogue)
     except Exception:  # noqa: BLE001 - e.g. not migrated yet: the first feed builds it
         worker.log.exception("Serving state not built at start; the first feed will")
     finally:

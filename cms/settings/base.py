@@ -416,11 +416,12 @@ RECOMMEND_STATE_REFRESH_IN_BACKGROUND = env.bool(
     "RECOMMEND_STATE_REFRESH_IN_BACKGROUND", default=True
 )
 # Card data (standfirst, date, reading time, section, renditions) of every live
-# item is read in the background after each new catalogue, up to this size;
-# larger catalogues, and items not read yet, are read on demand per request.
+# item is read by each web worker before its first request and in the background
+# after each new catalogue, up to this size (each process keeps it: about 1 KB an
+# item); larger catalogues, and items not read yet, are read per request.
 RECOMMEND_CARDS_WARM = env.bool("RECOMMEND_CARDS_WARM", default=True)
 RECOMMEND_CARDS_WARM_MAX_ITEMS = env.int(
-    "RECOMMEND_CARDS_WARM_MAX_ITEMS", default=20_000
+    "RECOMMEND_CARDS_WARM_MAX_ITEMS", default=100_000
 )
 # Impressions are buffered per process and written in one insert.
 RECOMMEND_IMPRESSIONS_FLUSH_SECONDS = 5.0

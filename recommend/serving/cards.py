@@ -93,7 +93,7 @@ def _cards_load(catalogue: Catalogue, rows: list[int]) -> None:
         }
 
 
-def _warm(reference: weakref.ref) -> None:
+def _warm(reference: weakref.ref, *, close_connections: bool = True) -> None:
     """Fill every card of a catalogue, a chunk per query, while it is current."""
     try:
         start = 0
@@ -113,14 +113,31 @@ def _warm(reference: weakref.ref) -> None:
     except Exception:
         logger.exception("Warming cards failed; requests read them on demand")
     finally:
-        connections.close_all()  # this thread's connections only
+        if close_connections:
+            connections.close_all()  # this thread's connections only
+
+
+def _warm_wanted(catalogue: Catalogue) -> bool:
+    return settings.RECOMMEND_CARDS_WARM and len(catalogue) <= (
+        settings.RECOMMEND_CARDS_WARM_MAX_ITEMS
+    )
+
+
+def cards_warm_now(catalogue: Catalogue) -> int:
+    """Fill every card of ``catalogue`` here and now (a web worker at start,
+    before its first request); returns how many were read. Nothing when
+    warming is off or the catalogue is past RECOMMEND_CARDS_WARM_MAX_ITEMS."""
+    if catalogue.cards_warming or not _warm_wanted(catalogue):
+        return 0
+    catalogue.cards_warming = True
+    before = len(catalogue.cards)
+    _warm(weakref.ref(catalogue), close_connections=False)
+    return len(catalogue.cards) - before
 
 
 def _warm_start(catalogue: Catalogue) -> None:
     catalogue.cards_warming = True
-    if not settings.RECOMMEND_CARDS_WARM or len(catalogue) > (
-        settings.RECOMMEND_CARDS_WARM_MAX_ITEMS
-    ):
+    if not _warm_wanted(catalogue):
         return
     threading.Thread(
         target=_warm, args=(weakref.ref(catalogue),), name="cards-warm", daemon=True

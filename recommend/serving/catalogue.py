@@ -12,7 +12,6 @@ from cms.models import ArticlePage, Topic
 from cms.selectors import article_live_list
 from recommend.engine.coldstart import TfidfIndex
 
-
 # A page id -> row table is kept while it is at most this many entries per item.
 ROW_TABLE_MAX_SPREAD = 16
 

@@ -52,3 +52,34 @@ def test_a_worker_whose_state_cannot_be_built_yet_still_starts(
     # then: the worker goes on (its first feed builds the state) and says why
     assert "Serving state not built at start" in caplog.text
     assert "no such table" in caplog.text
+
+
+def test_a_worker_reads_every_card_before_its_first_request(transactional_db, settings):
+    # given: card warming on (as deployed) and a fresh worker
+    settings.RECOMMEND_CARDS_WARM = True
+    articles = [ArticlePageFactory(standfirst=f"Standfirst {n}") for n in range(4)]
+    serving.serving_state_reset()
+    # when
+    _configuration().post_worker_init(_Worker())
+    # then: every live item's card is there, ready for the first feed
+    catalogue = serving._holder.state.catalogue
+    assert set(catalogue.cards) == set(range(len(catalogue)))
+    rows = catalogue.positions([article.pk for article in articles]).tolist()
+    assert [catalogue.cards[row]["standfirst"] for row in rows] == [
+        f"Standfirst {n}" for n in range(4)
+    ]
+
+
+def test_a_catalogue_past_the_warm_limit_is_left_to_requests(
+    transactional_db, settings
+):
+    # given: more live items than a process is allowed to keep cards for
+    settings.RECOMMEND_CARDS_WARM = True
+    settings.RECOMMEND_CARDS_WARM_MAX_ITEMS = 2
+    for _ in range(3):
+        ArticlePageFactory()
+    serving.serving_state_reset()
+    # when
+    _configuration().post_worker_init(_Worker())
+    # then: the worker started without reading cards
+    assert serving._holder.state.catalogue.cards == {}
