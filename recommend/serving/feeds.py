@@ -445,16 +445,21 @@ def feed_for_reader(
         total=page.total,
         items=[
             FeedItem(
-                id=int(catalogue.item_ids[row]),
+                id=item_id,
                 title=catalogue.titles[row],
                 url=catalogue.urls[row],
                 topics=_topic_list(catalogue, row),
-                score=round(float(score), 4),
+                score=round(score, 4),
                 reason=reason,
                 card=card,
             )
-            for row, score, reason, card in zip(
-                rows, page.scores.tolist(), reasons, card_list, strict=True
+            for row, item_id, score, reason, card in zip(
+                rows,
+                catalogue.item_ids[page.rows].tolist(),
+                page.scores.tolist(),
+                reasons,
+                card_list,
+                strict=True,
             )
         ],
     )

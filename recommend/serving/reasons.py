@@ -163,20 +163,29 @@ def feed_reasons(
         topic_override = catalogue.topic_names[catalogue.topic_column(topic)]
     limit = anchor_limit(len(rows), single_item=len(np.unique(history_rows)) == 1)
     used: dict[int, int] = {}
-    newest = state.trained_until
+    # Per-row values read for the whole page at once (numpy scalars are slow
+    # one at a time).
+    if state.model is not None:
+        new_flags = catalogue.published[rows] > state.trained_until
+    else:
+        new_flags = np.zeros(len(rows), dtype=bool)
+    if state.model_columns is not None:
+        new_flags |= state.model_columns[rows] < 0
+    anchor_list = [-1] * len(rows) if anchors is None else anchors.tolist()
     reasons = []
-    for position, row in enumerate(rows.tolist()):
+    for row, is_new, anchor, section in zip(
+        rows.tolist(),
+        new_flags.tolist(),
+        anchor_list,
+        catalogue.section_ids[rows].tolist(),
+        strict=True,
+    ):
         columns = catalogue.item_topic_columns(row)
         # Name a topic the reader follows when the item has several.
         named = [column for column in columns if column in read_topics] or columns
         topic_name = catalogue.topic_names[named[0]] if named else "the news"
         if topic_override:
             topic_name = topic_override
-        is_new = state.model is not None and catalogue.published[row] > newest
-        if state.model_columns is not None and state.model_columns[row] < 0:
-            is_new = True
-        anchor = -1 if anchors is None else int(anchors[position])
-        section = int(catalogue.section_ids[row])
         if is_new and personal:
             reasons.append(f"New in {topic_name}")
         elif anchor >= 0 and used.get(anchor, 0) < limit:
