@@ -11,6 +11,7 @@ request that made it due: that request would pay for fifty.
 import atexit
 import json
 import logging
+import os
 import threading
 import time
 
@@ -65,22 +66,41 @@ def impressions_flush_if_due(**kwargs) -> int:
         return 0
     if not settings.RECOMMEND_IMPRESSIONS_FLUSH_IN_BACKGROUND:
         return impressions_flush()
-    with _lock:
-        if _state.get("flushing"):
-            return 0
-        _state["flushing"] = True
-
-    def flush() -> None:
-        from django.db import connections
-
-        try:
-            impressions_flush()
-        finally:
-            _state["flushing"] = False
-            connections.close_all()  # this thread's own connection
-
-    threading.Thread(target=flush, name="impressions-flush", daemon=True).start()
+    _flusher_ensure()
+    _wake.set()
     return 0
+
+
+# One flusher thread per process, woken when a flush is due. It keeps its own
+# database connection between flushes (CONN_MAX_AGE and the health checks apply,
+# as between requests): a thread and a connection per flush cost a worker about
+# as much as the insert itself.
+_wake = threading.Event()
+_flusher = {"pid": None}
+
+
+def _flusher_ensure() -> None:
+    with _lock:
+        if _flusher["pid"] == os.getpid():
+            return
+        _flusher["pid"] = os.getpid()  # a forked child starts its own
+    threading.Thread(target=_flusher_run, name="impressions-flush", daemon=True).start()
+
+
+def _flusher_run() -> None:
+    from django.db import close_old_connections
+
+    while True:
+        _wake.wait()
+        _wake.clear()
+        try:
+            # Before and after, as around a request: the connection is kept
+            # for CONN_MAX_AGE and replaced when broken.
+            close_old_connections()
+            impressions_flush()
+            close_old_connections()
+        except Exception:  # noqa: BLE001 - the thread must outlive any one flush
+            logger.exception("Flushing feed impressions failed")
 
 
 def impressions_flush(*, log_errors: bool = True) -> int:

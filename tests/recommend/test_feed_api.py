@@ -169,3 +169,42 @@ def test_feed_impressions_are_written_once_the_response_is_sent(keyed_client, se
     assert stored.page_ids == [item["id"] for item in first["results"]]
     assert stored.reader.external_id == "sim-1"
     assert FeedImpression.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_impressions_in_the_background_go_through_one_long_lived_flusher(
+    keyed_client, settings
+):
+    # given: flushing in the background, as deployed, every 2 feeds
+    import threading
+    import time
+
+    from recommend.models import FeedImpression
+    from recommend.serving.impressions import impressions_flush
+
+    world_build(n_readers=40, n_events=1500)
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_IN_BACKGROUND = True
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_SIZE = 2
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_SECONDS = 3600
+    impressions_flush()
+    client = keyed_client("feed:read")
+
+    def flushers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "impressions-flush"]
+
+    def stored_within(count: int, seconds: float = 30) -> int:
+        deadline = time.monotonic() + seconds
+        while FeedImpression.objects.count() < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return FeedImpression.objects.count()
+
+    # when: three rounds of two feeds, each round making a flush due
+    seen = []
+    for round_number in range(3):
+        for reader in (f"sim-{2 * round_number}", f"sim-{2 * round_number + 1}"):
+            client.get("/api/v1/feed", {"reader": reader, "n": 5})
+        # then: each round's rows arrive, written by the same one thread
+        assert stored_within(2 * (round_number + 1)) == 2 * (round_number + 1)
+        seen.append(flushers())
+    assert len(seen[0]) == 1
+    assert all(threads == seen[0] for threads in seen)
