@@ -137,7 +137,9 @@ response = function(status, headers, body)
     end
   else
     count(headers)
-    if event_stored and string.find(body, '"id":' .. page .. ',', 1, true) then
+    -- An item is {"id":N,"title":...}; a topic inside one is {"id":N,"slug":...}
+    -- (topic ids are small numbers too: matching "id":N alone counted topics).
+    if event_stored and string.find(body, '{"id":' .. page .. ',"title"', 1, true) then
       clicked_shown = clicked_shown + 1
     end
   end
