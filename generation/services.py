@@ -800,6 +800,18 @@ def _draft_ready_data(*, job: GenerationJob) -> dict:
     }
 
 
+def attempt_outcome(*, attempts: int, retryable: bool, reason: str) -> tuple[bool, str]:
+    """Whether a failed attempt is final (not retryable, or the last allowed by
+    GENERATION_MAX_ATTEMPTS) and the reason as the job or media item shows it."""
+    limit = settings.GENERATION_MAX_ATTEMPTS
+    final = not retryable or attempts >= limit
+    if final and retryable:
+        return final, f"Gave up after {attempts} attempts. Last error: {reason}"
+    if not final:
+        return final, f"Attempt {attempts} of {limit} failed: {reason}"
+    return final, reason
+
+
 def _job_attempt_failed(
     *, job: GenerationJob, claim_token: str, error: Exception, requeue: bool
 ) -> str:
@@ -816,12 +828,9 @@ def _job_attempt_failed(
             or locked.status != GenerationJob.Status.RUNNING
         ):
             return locked.status
-        limit = settings.GENERATION_MAX_ATTEMPTS
-        final = not retryable or locked.attempts >= limit
-        if final and retryable:
-            reason = f"Gave up after {locked.attempts} attempts. Last error: {reason}"
-        elif not final:
-            reason = f"Attempt {locked.attempts} of {limit} failed: {reason}"
+        final, reason = attempt_outcome(
+            attempts=locked.attempts, retryable=retryable, reason=reason
+        )
         now = timezone.now()
         GenerationJob.objects.filter(pk=job.pk).update(
             status=(

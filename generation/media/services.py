@@ -39,6 +39,7 @@ from generation.media.script import key_sentences, narration_script
 from generation.media.selectors import audio_seconds_today
 from generation.providers.base import ProviderError
 from generation.providers.speech import speech_provider_get
+from generation.services import attempt_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -439,12 +440,9 @@ def _attempt_failed(
         locked = MediaItem.objects.select_for_update().get(pk=item.pk)
         if locked.claim_token != token or locked.status != Status.RUNNING:
             return locked.status
-        limit = settings.GENERATION_MAX_ATTEMPTS
-        final = not retryable or locked.attempts >= limit
-        if final and retryable:
-            reason = f"Gave up after {locked.attempts} attempts. Last error: {reason}"
-        elif not final:
-            reason = f"Attempt {locked.attempts} of {limit} failed: {reason}"
+        final, reason = attempt_outcome(
+            attempts=locked.attempts, retryable=retryable, reason=reason
+        )
         now = timezone.now()
         MediaItem.objects.filter(pk=item.pk).update(
             status=Status.FAILED if final else Status.QUEUED,

@@ -131,8 +131,8 @@ def call_with_retries(
     ) from last_error
 
 
-def draft_parse(content: str | None, *, provider: str, model: str) -> Draft:
-    """The model's JSON answer as a Draft; MalformedOutput when it does not fit."""
+def _json_object(content: str | None) -> dict:
+    """The model's answer as a JSON object; MalformedOutput when it is not one."""
     text = (content or "").strip()
     if text.startswith("```"):
         # Some servers wrap JSON in a Markdown fence despite json_object mode.
@@ -143,6 +143,12 @@ def draft_parse(content: str | None, *, provider: str, model: str) -> Draft:
         raise MalformedOutput(f"not JSON: {error.msg}") from error
     if not isinstance(data, dict):
         raise MalformedOutput("not a JSON object")
+    return data
+
+
+def draft_parse(content: str | None, *, provider: str, model: str) -> Draft:
+    """The model's JSON answer as a Draft; MalformedOutput when it does not fit."""
+    data = _json_object(content)
     title, standfirst = data.get("title"), data.get("standfirst")
     sections = data.get("sections")
     if not isinstance(title, str) or not title.strip():
@@ -186,15 +192,7 @@ def draft_parse(content: str | None, *, provider: str, model: str) -> Draft:
 
 def section_parse(content: str | None, *, heading: str) -> DraftSection:
     """The model's JSON answer for one section; MalformedOutput when it does not fit."""
-    text = (content or "").strip()
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise MalformedOutput(f"not JSON: {error.msg}") from error
-    if not isinstance(data, dict):
-        raise MalformedOutput("not a JSON object")
+    data = _json_object(content)
     body, sources = data.get("html"), data.get("sources") or []
     if not isinstance(body, str) or not body.strip():
         raise MalformedOutput("the section needs its html")
