@@ -22,12 +22,15 @@ def diversify(
     item_topics: sp.csr_matrix,
     max_per_topic: int,
     window: int,
+    topic_lists: list[list[int]] | None = None,
 ) -> np.ndarray:
     """Reorder so that no topic holds more than max_per_topic of the first `window`.
 
     Walks the ranked candidates once: an item whose topics are all under the cap
     takes the next place; the others wait, in their order, until the window is
-    full, then follow. Untagged items are never held back.
+    full, then follow. Untagged items are never held back. ``topic_lists``
+    (each row's topic columns, as Python lists) saves reading ``item_topics``
+    item by item.
     """
     if max_per_topic <= 0 or len(ranked) == 0:
         return ranked
@@ -41,7 +44,10 @@ def diversify(
             # The window is full: the rest keeps its order after the deferred.
             deferred.extend(items[position:])
             break
-        topics = indices[indptr[item] : indptr[item + 1]].tolist()
+        if topic_lists is not None:
+            topics = topic_lists[item]
+        else:
+            topics = indices[indptr[item] : indptr[item + 1]].tolist()
         if all(counts.get(topic, 0) < max_per_topic for topic in topics):
             chosen.append(item)
             for topic in topics:

@@ -40,11 +40,15 @@ class Catalogue:
     _rows_by_id: np.ndarray | None = field(default=None, repr=False)
     _filter_masks: dict = field(default_factory=dict, repr=False)
     _topic_dicts: dict = field(default_factory=dict, repr=False)
+    _topic_column_lists: list | None = field(default=None, repr=False)
     # Section pk -> {"slug", "title"}, as cards show it.
     sections: dict[int, dict] = field(default_factory=dict)
     # Row -> card data, filled on demand (recommend/serving/cards.py).
     cards: dict[int, dict] = field(default_factory=dict, repr=False)
     cards_warming: bool = field(default=False, repr=False)
+    # (media base URL, row) -> an item's JSON parts that do not change between
+    # requests (recommend/api/feeds.py).
+    item_json: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -126,8 +130,21 @@ class Catalogue:
         return self.sections.get(int(self.section_ids[row]))
 
     def item_topic_columns(self, row: int) -> list[int]:
-        indptr = self.item_topics.indptr
-        return self.item_topics.indices[indptr[row] : indptr[row + 1]].tolist()
+        return self.topic_column_lists()[row]
+
+    def topic_column_lists(self) -> list[list[int]]:
+        """Each row's topic columns as a Python list (built once per catalogue:
+        a feed reads them for every item it ranks or words, one at a time)."""
+        lists = self._topic_column_lists
+        if lists is None:
+            indptr = self.item_topics.indptr.tolist()
+            indices = self.item_topics.indices.tolist()
+            lists = [
+                indices[start:end]
+                for start, end in zip(indptr[:-1], indptr[1:], strict=True)
+            ]
+            self._topic_column_lists = lists
+        return lists
 
     def topic_columns_of(self, rows: np.ndarray) -> np.ndarray:
         """Every topic column of ``rows`` (with repeats), read straight from the

@@ -10,8 +10,9 @@ stores the list for the next request.
 """
 
 import datetime
+import functools
+import secrets
 import time
-import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,7 @@ __all__ = [
     "Feed",
     "FeedFilterError",
     "FeedItem",
+    "FeedPage",
     "ReaderErased",
     "feed_for_reader",
     "reader_history",
@@ -87,16 +89,81 @@ class FeedItem:
 
 
 @dataclass
+class FeedPage:
+    """A feed's items as stage two left them (FeedItems are built from it on
+    demand: the API's plain path writes JSON straight from these lists)."""
+
+    catalogue: Catalogue
+    rows: list[int]
+    item_ids: list[int]
+    scores: list[float]  # rounded as served
+    reasons: list[str]
+    cards: list[dict] | None  # None when cards were not asked for
+
+
 class Feed:
-    feed_id: str
-    reader: str
-    model_version: int | None
-    strategy: str
-    items: list[FeedItem]
-    source: str = SOURCE_FULL
-    # Live articles this feed can still show the reader (filters applied, seen
-    # and dismissed left out): the list envelope's count.
-    total: int = 0
+    """A ranked page for a reader; ``items`` is built from ``page`` when first read."""
+
+    def __init__(
+        self,
+        *,
+        feed_id: str,
+        reader: str,
+        model_version: int | None,
+        strategy: str,
+        items: list[FeedItem] | None = None,
+        page: FeedPage | None = None,
+        source: str = SOURCE_FULL,
+        total: int = 0,
+    ) -> None:
+        self.feed_id = feed_id
+        self.reader = reader
+        self.model_version = model_version
+        self.strategy = strategy
+        self.page = page
+        self.source = source
+        # Live articles this feed can still show the reader (filters applied, seen
+        # and dismissed left out): the list envelope's count.
+        self.total = total
+        if items is not None or page is None:
+            self.__dict__["items"] = items or []
+
+    @functools.cached_property
+    def items(self) -> list[FeedItem]:
+        page = self.page
+        catalogue = page.catalogue
+        cards = page.cards or [None] * len(page.rows)
+        return [
+            FeedItem(
+                id=item_id,
+                title=catalogue.titles[row],
+                url=catalogue.urls[row],
+                topics=_topic_list(catalogue, row),
+                score=score,
+                reason=reason,
+                card=card,
+            )
+            for row, item_id, score, reason, card in zip(
+                page.rows, page.item_ids, page.scores, page.reasons, cards, strict=True
+            )
+        ]
+
+    @property
+    def item_ids(self) -> list[int]:
+        if self.page is not None:
+            return self.page.item_ids
+        return [item.id for item in self.items]
+
+
+def feed_id_new() -> str:
+    """32 hex digits: the time in milliseconds, then 80 random bits.
+
+    Time first, so that the impressions' unique index on feed_id grows at its
+    end (random ids, like uuid4's, touched pages all over that index on every
+    insert: most of the cost of recording impressions at a few thousand feeds
+    a second); the random part keeps ids unguessable and unique.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def _filter_mask(
@@ -272,10 +339,13 @@ def _page_from_list(
         item_topics=catalogue.item_topics,
         max_per_topic=settings.RECOMMEND_FEED_MAX_PER_TOPIC if not topic else 0,
         window=window,
+        topic_lists=catalogue.topic_column_lists(),
     )
-    order = np.argsort(rows)
-    ranked = order[np.searchsorted(rows, diversified, sorter=order)]
-    page = ranked[offset:window]
+    # Rows are unique here: the page's positions in the ranked order.
+    position = {row: index for index, row in enumerate(rows[:head].tolist())}
+    page = np.array(
+        [position[row] for row in diversified[offset:window].tolist()], dtype=np.int64
+    )
     return _Page(
         rows=rows[page],
         scores=scores[page],
@@ -324,6 +394,7 @@ def _page_full(
         item_topics=catalogue.item_topics,
         max_per_topic=settings.RECOMMEND_FEED_MAX_PER_TOPIC if not topic else 0,
         window=window,
+        topic_lists=catalogue.topic_column_lists(),
     )
     page = ranked[offset:window]
     anchors = None
@@ -433,9 +504,8 @@ def feed_for_reader(
         topic=topic,
     )
     rows = page.rows.tolist()
-    card_list = item_cards(catalogue, rows) if cards else [None] * len(rows)
     feed = Feed(
-        feed_id=uuid.uuid4().hex,
+        feed_id=feed_id_new(),
         reader=external_id,
         model_version=(
             state.model_version_id if page.strategy == STRATEGY_PERSONAL else None
@@ -443,32 +513,21 @@ def feed_for_reader(
         strategy=page.strategy,
         source=source,
         total=page.total,
-        items=[
-            FeedItem(
-                id=item_id,
-                title=catalogue.titles[row],
-                url=catalogue.urls[row],
-                topics=_topic_list(catalogue, row),
-                score=round(score, 4),
-                reason=reason,
-                card=card,
-            )
-            for row, item_id, score, reason, card in zip(
-                rows,
-                catalogue.item_ids[page.rows].tolist(),
-                page.scores.tolist(),
-                reasons,
-                card_list,
-                strict=True,
-            )
-        ],
+        page=FeedPage(
+            catalogue=catalogue,
+            rows=rows,
+            item_ids=catalogue.item_ids[page.rows].tolist(),
+            scores=[round(score, 4) for score in page.scores.tolist()],
+            reasons=reasons,
+            cards=item_cards(catalogue, rows) if cards else None,
+        ),
     )
     impression_record(
         feed_id=feed.feed_id,
         reader_id=page.reader_pk,
         reader_external_id=external_id,
         model_version_id=feed.model_version,
-        page_ids=[item.id for item in feed.items],
+        page_ids=feed.item_ids,
         offset=offset,
         filters={
             key: value

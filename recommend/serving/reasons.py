@@ -156,12 +156,15 @@ def feed_reasons(
     """
     catalogue = state.catalogue
     history_rows = history_rows[history_rows >= 0]
+    history_list = history_rows.tolist()
     read_sections = set(catalogue.section_ids[history_rows].tolist())
-    read_topics = set(catalogue.topic_columns_of(history_rows).tolist())
+    topic_lists = catalogue.topic_column_lists()
+    read_topics = {column for row in history_list for column in topic_lists[row]}
     topic_override = None
     if topic:
         topic_override = catalogue.topic_names[catalogue.topic_column(topic)]
-    limit = anchor_limit(len(rows), single_item=len(np.unique(history_rows)) == 1)
+    single_item = bool(history_list) and min(history_list) == max(history_list)
+    limit = anchor_limit(len(rows), single_item=single_item)
     used: dict[int, int] = {}
     # Per-row values read for the whole page at once (numpy scalars are slow
     # one at a time).
@@ -180,7 +183,7 @@ def feed_reasons(
         catalogue.section_ids[rows].tolist(),
         strict=True,
     ):
-        columns = catalogue.item_topic_columns(row)
+        columns = topic_lists[row]
         # Name a topic the reader follows when the item has several.
         named = [column for column in columns if column in read_topics] or columns
         topic_name = catalogue.topic_names[named[0]] if named else "the news"

@@ -241,3 +241,24 @@ def test_a_catalogue_update_keeps_the_cards_of_unchanged_articles(
     assert after.cards[other_row] is before.cards[before_row]
     card_reads = [q for q in queries if "body_json" in q["sql"]]
     assert len(card_reads) == 1
+
+
+def test_each_host_gets_its_own_absolute_image_urls_on_the_fast_path(
+    keyed_client, settings
+):
+    # given: the same reader's feed asked on two hosts (item JSON is kept per
+    # catalogue, media base and fields between requests)
+    settings.ALLOWED_HOSTS = ["one.example", "two.example"]
+    _illustrated_world()
+    client = keyed_client("feed:read")
+    query = {"reader": "sim-1", "n": 5}
+    # when
+    one = client.get("/api/v1/feed", query, HTTP_HOST="one.example")
+    two = client.get("/api/v1/feed", query, HTTP_HOST="two.example")
+    again = client.get("/api/v1/feed", query, HTTP_HOST="one.example")
+    # then
+    assert one["X-Feed-Source"] and one.status_code == two.status_code == 200
+    for response, host in ((one, "one"), (two, "two"), (again, "one")):
+        for item in response.json()["results"]:
+            for rendition in item["hero_image_renditions"].values():
+                assert rendition["url"].startswith(f"http://{host}.example/media/")

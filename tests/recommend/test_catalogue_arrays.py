@@ -78,3 +78,51 @@ def test_positions_find_each_live_id_and_nothing_else(ids, asked):
     rows = catalogue.positions(queries)
     # then
     assert rows.tolist() == [row_of.get(page_id, -1) for page_id in queries.tolist()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), n_items=st.integers(1, 40), n_topics=st.integers(1, 8))
+def test_topic_column_lists_are_scipys_rows(data, n_items, n_topics):
+    # given: any item-topic matrix, empty rows included
+    dense = data.draw(arrays(bool, (n_items, n_topics)))
+    item_topics = sp.csr_matrix(dense)
+    catalogue = _catalogue(item_topics, np.zeros(n_items))
+    # when
+    lists = catalogue.topic_column_lists()
+    # then: one list per row, its columns in CSR order, and built once
+    assert lists == [item_topics[row].indices.tolist() for row in range(n_items)]
+    assert catalogue.topic_column_lists() is lists
+    assert catalogue.item_topic_columns(n_items - 1) == lists[-1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    n_items=st.integers(1, 40),
+    n_topics=st.integers(1, 6),
+    cap=st.integers(0, 3),
+    window=st.integers(1, 20),
+)
+def test_diversify_reads_topic_lists_as_it_reads_the_matrix(
+    data, n_items, n_topics, cap, window
+):
+    # given: any ranking of distinct rows
+    from recommend.engine.rerank import diversify
+
+    item_topics = sp.csr_matrix(data.draw(arrays(bool, (n_items, n_topics))))
+    ranked = np.array(data.draw(st.permutations(list(range(n_items)))), dtype=np.int64)
+    lists = _catalogue(item_topics, np.zeros(n_items)).topic_column_lists()
+    # when
+    from_matrix = diversify(
+        ranked=ranked, item_topics=item_topics, max_per_topic=cap, window=window
+    )
+    from_lists = diversify(
+        ranked=ranked,
+        item_topics=item_topics,
+        max_per_topic=cap,
+        window=window,
+        topic_lists=lists,
+    )
+    # then
+    assert from_lists.tolist() == from_matrix.tolist()
+    assert sorted(from_lists.tolist()) == sorted(ranked.tolist())

@@ -208,3 +208,55 @@ def test_impressions_in_the_background_go_through_one_long_lived_flusher(
         seen.append(flushers())
     assert len(seen[0]) == 1
     assert all(threads == seen[0] for threads in seen)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [None, "title,reason,standfirst,hero_image_renditions", "score", "section,topics"],
+)
+def test_the_fast_paths_json_is_the_bodys_dicts(fields, rf, settings):
+    # given: one feed with cards, written by both paths (the fast path from
+    # per-item JSON parts kept per catalogue, the stack from dicts)
+    import json
+
+    import orjson
+
+    from recommend.api.cards import fields_parse, media_base
+    from recommend.api.feeds import (
+        FEED_FIELDS,
+        _feed_body,
+        _results_json,
+    )
+    from recommend.serving.feeds import feed_for_reader
+
+    world_build(n_readers=40, n_events=1500)
+    settings.ALLOWED_HOSTS = ["cms.example"]
+    request = rf.get(
+        "/api/v1/feed", {"reader": "sim-1", "n": 8}, HTTP_HOST="cms.example"
+    )
+    chosen = fields_parse(fields, allowed=FEED_FIELDS)
+    feed = feed_for_reader(external_id="sim-1", n=8, cards=True)
+    base = media_base(request)
+    # when: twice through the parts (the second from the memo)
+    written = [
+        orjson.dumps(
+            _feed_body(
+                feed,
+                request,
+                fields=chosen,
+                offset=0,
+                n=8,
+                results=_results_json(feed, fields=chosen, base=base),
+            )
+        )
+        for _ in range(2)
+    ]
+    expected = _feed_body(feed, request, fields=chosen, offset=0, n=8)
+    # then: the same values, the same key order
+    assert written[0] == written[1]
+    parsed = json.loads(written[0])
+    assert parsed == json.loads(json.dumps(expected))
+    assert [list(item) for item in parsed["results"]] == [
+        list(item) for item in expected["results"]
+    ]
+    assert len(parsed["results"]) == 8

@@ -278,3 +278,22 @@ def test_impressions_are_buffered_one_row_per_response(world, settings):
     stored = FeedImpression.objects.get(feed_id=feeds[0].feed_id)
     assert stored.page_ids == [item.id for item in feeds[0].items]
     assert stored.reader.external_id == "sim-2"
+
+
+def test_feed_ids_are_unique_and_lead_with_the_time():
+    # given
+    import re
+    import time
+
+    from recommend.serving.feeds import feed_id_new
+
+    # when: many ids at once, then one a few milliseconds later
+    burst = [feed_id_new() for _ in range(2000)]
+    time.sleep(0.005)
+    later = feed_id_new()
+    # then: unique, 32 hex digits, and an id made later sorts after (the
+    # impressions' index grows at its end)
+    assert len(set(burst)) == len(burst)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", feed_id) for feed_id in burst)
+    assert later > max(burst)
+    assert int(later[:12], 16) == pytest.approx(time.time() * 1000, abs=5000)
