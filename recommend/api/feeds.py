@@ -34,7 +34,7 @@ from recommend.api.cards import (
     media_base,
 )
 from recommend.api.fast_path import DECLINED as FAST_PATH_DECLINED
-from recommend.serving.cards import CARD_FIELDS, ITEM_FIELDS
+from recommend.serving.cards import CARD_FIELDS, ITEM_FIELDS, item_cards
 from recommend.serving.feeds import (
     FeedFilterError,
     ReaderErased,
@@ -134,45 +134,55 @@ _STATIC_HEAD = ("id", "title", "url", "topics")
 _ITEM_JSON_MAX = 400_000  # memo entries per catalogue before it starts again
 
 
-def _item_parts(page, index: int, *, fields: tuple, base: str) -> tuple[bytes, bytes]:
-    catalogue = page.catalogue
-    row = page.rows[index]
-    memo = catalogue.item_json
-    key = (fields, base, row)
-    parts = memo.get(key)
-    if parts is None:
-        values = {
-            "id": page.item_ids[index],
-            "title": catalogue.titles[row],
-            "url": catalogue.urls[row],
-            "topics": catalogue.item_topic_dicts(row),
-            "score": None,
-            "reason": None,
-        }
-        card = page.cards[index] if page.cards is not None else None
-        body = item_body(values, card, fields=fields, base=base)
-        head = {name: body[name] for name in _STATIC_HEAD if name in body}
-        tail = {name: value for name, value in body.items() if name in CARD_FIELDS}
-        parts = (
-            orjson.dumps(head)[:-1],  # '{"id":1,...' (id always comes)
-            b"," + orjson.dumps(tail)[1:] if tail else b"}",
-        )
-        if len(memo) >= _ITEM_JSON_MAX:
-            memo.clear()
-        memo[key] = parts
-    return parts
+def _item_parts(
+    catalogue, row: int, item_id: int, card: dict | None, *, fields: tuple, base: str
+) -> tuple[bytes, bytes]:
+    values = {
+        "id": item_id,
+        "title": catalogue.titles[row],
+        "url": catalogue.urls[row],
+        "topics": catalogue.item_topic_dicts(row),
+        "score": None,
+        "reason": None,
+    }
+    body = item_body(values, card, fields=fields, base=base)
+    head = {name: body[name] for name in _STATIC_HEAD if name in body}
+    tail = {name: value for name, value in body.items() if name in CARD_FIELDS}
+    return (
+        orjson.dumps(head)[:-1],  # '{"id":1,...' (id always comes)
+        b"," + orjson.dumps(tail)[1:] if tail else b"}",
+    )
 
 
 def _results_json(feed, *, fields: tuple, base: str) -> list[orjson.Fragment]:
     """The page's items as JSON fragments: what _feed_body's dicts would give."""
     page = feed.page
+    catalogue = page.catalogue
+    memo = catalogue.item_json
+    keys = [(fields, base, row) for row in page.rows]
+    parts = [memo.get(key) for key in keys]
+    missing = [index for index, found in enumerate(parts) if found is None]
+    if missing:
+        rows = [page.rows[index] for index in missing]
+        # Cards are read only for items written here for the first time.
+        cards = item_cards(catalogue, rows) if fields_want_cards(fields) else None
+        if len(memo) + len(missing) > _ITEM_JSON_MAX:
+            memo.clear()
+        for number, index in enumerate(missing):
+            parts[index] = memo[keys[index]] = _item_parts(
+                catalogue,
+                page.rows[index],
+                page.item_ids[index],
+                cards[number] if cards is not None else None,
+                fields=fields,
+                base=base,
+            )
     score_field = "score" in fields
     reason_field = "reason" in fields
     results = []
-    for index, (score, reason) in enumerate(
-        zip(page.scores, page.reasons, strict=True)
+    for (head, tail), score, reason in zip(
+        parts, page.scores, page.reasons, strict=True
     ):
-        head, tail = _item_parts(page, index, fields=fields, base=base)
         if score_field:
             head += b',"score":' + orjson.dumps(score)
         if reason_field:
@@ -296,11 +306,11 @@ class FeedRetrieveApi(APIView):
             n=query["n"],
             results=_results_json(feed, fields=fields, base=media_base(request)),
         )
-        response = HttpResponse(
-            # Compact UTF-8 like DRF's renderer, ~25x faster than json.dumps.
-            orjson.dumps(body),
-            content_type="application/json",
-        )
+        content = orjson.dumps(body)  # compact UTF-8 like DRF's renderer
+        response = HttpResponse(content, content_type="application/json")
+        # As CommonMiddleware would (the fast path runs before it): without a
+        # length the server sends the body chunked, a copy and a write more.
+        response["Content-Length"] = str(len(content))
         response["X-Feed-Source"] = feed.source
         response["Cache-Control"] = PERSONAL
         return response

@@ -16,6 +16,51 @@ def freshness_boost(
     return (weight * 0.5 ** (age_days / half_life_days)).astype(np.float32)
 
 
+def diversified_positions(
+    items: list[int],
+    *,
+    topic_lists,
+    max_per_topic: int,
+    window: int,
+) -> list[int]:
+    """Positions in ``items`` (a ranking), reordered so that no topic holds more
+    than max_per_topic of the first ``window``.
+
+    Walks the ranking once: an item whose topics are all under the cap takes
+    the next place; the others wait, in their order, until the window is full,
+    then follow. Untagged items are never held back. ``topic_lists[item]`` are
+    an item's topic columns.
+    """
+    if max_per_topic <= 0:
+        return list(range(len(items)))
+    counts: dict[int, int] = {}
+    chosen: list[int] = []
+    deferred: list[int] = []
+    for position, item in enumerate(items):
+        if len(chosen) >= window:
+            # The window is full: the rest keeps its order after the deferred.
+            deferred.extend(range(position, len(items)))
+            break
+        topics = topic_lists[item]
+        if all(counts.get(topic, 0) < max_per_topic for topic in topics):
+            chosen.append(position)
+            for topic in topics:
+                counts[topic] = counts.get(topic, 0) + 1
+        else:
+            deferred.append(position)
+    return chosen + deferred
+
+
+class _CsrRows:
+    """``rows[item]``: an item's topic columns read from the CSR matrix."""
+
+    def __init__(self, item_topics: sp.csr_matrix) -> None:
+        self.indptr, self.indices = item_topics.indptr, item_topics.indices
+
+    def __getitem__(self, item: int) -> list[int]:
+        return self.indices[self.indptr[item] : self.indptr[item + 1]].tolist()
+
+
 def diversify(
     *,
     ranked: np.ndarray,
@@ -24,34 +69,15 @@ def diversify(
     window: int,
     topic_lists: list[list[int]] | None = None,
 ) -> np.ndarray:
-    """Reorder so that no topic holds more than max_per_topic of the first `window`.
-
-    Walks the ranked candidates once: an item whose topics are all under the cap
-    takes the next place; the others wait, in their order, until the window is
-    full, then follow. Untagged items are never held back. ``topic_lists``
-    (each row's topic columns, as Python lists) saves reading ``item_topics``
-    item by item.
+    """``ranked`` in diversified_positions' order. ``topic_lists`` (each row's
+    topic columns, as Python lists) saves reading ``item_topics`` item by item.
     """
     if max_per_topic <= 0 or len(ranked) == 0:
         return ranked
-    counts: dict[int, int] = {}
-    chosen: list[int] = []
-    deferred: list[int] = []
-    indptr, indices = item_topics.indptr, item_topics.indices
-    items = ranked.tolist()
-    for position, item in enumerate(items):
-        if len(chosen) >= window:
-            # The window is full: the rest keeps its order after the deferred.
-            deferred.extend(items[position:])
-            break
-        if topic_lists is not None:
-            topics = topic_lists[item]
-        else:
-            topics = indices[indptr[item] : indptr[item + 1]].tolist()
-        if all(counts.get(topic, 0) < max_per_topic for topic in topics):
-            chosen.append(item)
-            for topic in topics:
-                counts[topic] = counts.get(topic, 0) + 1
-        else:
-            deferred.append(item)
-    return np.asarray(chosen + deferred, dtype=ranked.dtype)
+    order = diversified_positions(
+        ranked.tolist(),
+        topic_lists=topic_lists if topic_lists is not None else _CsrRows(item_topics),
+        max_per_topic=max_per_topic,
+        window=window,
+    )
+    return ranked[np.asarray(order, dtype=np.int64)]

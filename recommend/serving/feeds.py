@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from recommend.engine.rerank import diversify
+from recommend.engine.rerank import diversified_positions, diversify
 from recommend.serving.candidates import (
     STRATEGY_PERSONAL,
     CandidateList,
@@ -98,7 +98,7 @@ class FeedPage:
     item_ids: list[int]
     scores: list[float]  # rounded as served
     reasons: list[str]
-    cards: list[dict] | None  # None when cards were not asked for
+    cards: bool  # whether cards were asked for (read when the items are built)
 
 
 class Feed:
@@ -132,7 +132,9 @@ class Feed:
     def items(self) -> list[FeedItem]:
         page = self.page
         catalogue = page.catalogue
-        cards = page.cards or [None] * len(page.rows)
+        cards = (
+            item_cards(catalogue, page.rows) if page.cards else [None] * len(page.rows)
+        )
         return [
             FeedItem(
                 id=item_id,
@@ -271,11 +273,24 @@ def _page_from_list(
     catalogue = state.catalogue
     window = offset + n
     complete = candidate_list.complete
+    seen_ids = candidate_list.seen_ids
+    if recent is not None and recent.events:
+        seen_ids = np.concatenate(
+            [seen_ids, np.array([event[0] for event in recent.events], np.int64)]
+        )
     if candidate_list.strategy == STRATEGY_PERSONAL:
-        rows = catalogue.positions(candidate_list.item_ids)
+        # Rows of the listed, anchor and seen ids in one read of the row table.
+        listed_count = len(candidate_list.item_ids)
+        found = catalogue.positions(
+            np.concatenate(
+                [candidate_list.item_ids, candidate_list.anchor_ids, seen_ids]
+            )
+        )
+        rows = found[:listed_count]
+        seen_rows = found[2 * listed_count :]
         live = rows >= 0
         rows, base = rows[live], candidate_list.scores[live]
-        anchors = catalogue.positions(candidate_list.anchor_ids[live])
+        anchors = found[listed_count : 2 * listed_count][live]
         fresh = catalogue.rows_live_since(candidate_list.built_at)
         if len(fresh):
             listed = np.zeros(len(catalogue), dtype=bool)
@@ -288,14 +303,9 @@ def _page_from_list(
         rows, base = _trending_candidates(state)
         anchors = None
         complete = len(rows) >= len(catalogue)
-    seen_ids = candidate_list.seen_ids
-    if recent is not None and recent.events:
-        seen_ids = np.concatenate(
-            [seen_ids, np.array([event[0] for event in recent.events], np.int64)]
-        )
+        seen_rows = catalogue.positions(seen_ids)
     # One flag per live item: cheaper than set operations on small arrays.
     seen = np.zeros(len(catalogue), dtype=bool)
-    seen_rows = catalogue.positions(seen_ids)
     seen[seen_rows[seen_rows >= 0]] = True
     keep = ~seen[rows]
     if mask is not None:
@@ -334,18 +344,13 @@ def _page_from_list(
         anchors = anchors[order]
     # Like the full path: diversity reorders the best window * 3 + 50 only.
     head = window * 3 + 50
-    diversified = diversify(
-        ranked=rows[:head],
-        item_topics=catalogue.item_topics,
+    positions = diversified_positions(
+        rows[:head].tolist(),
+        topic_lists=catalogue.topic_column_lists(),
         max_per_topic=settings.RECOMMEND_FEED_MAX_PER_TOPIC if not topic else 0,
         window=window,
-        topic_lists=catalogue.topic_column_lists(),
     )
-    # Rows are unique here: the page's positions in the ranked order.
-    position = {row: index for index, row in enumerate(rows[:head].tolist())}
-    page = np.array(
-        [position[row] for row in diversified[offset:window].tolist()], dtype=np.int64
-    )
+    page = np.array(positions[offset:window], dtype=np.int64)
     return _Page(
         rows=rows[page],
         scores=scores[page],
@@ -519,7 +524,7 @@ def feed_for_reader(
             item_ids=catalogue.item_ids[page.rows].tolist(),
             scores=[round(score, 4) for score in page.scores.tolist()],
             reasons=reasons,
-            cards=item_cards(catalogue, rows) if cards else None,
+            cards=cards,
         ),
     )
     impression_record(
