@@ -41,13 +41,15 @@ def diversified_positions(
             # The window is full: the rest keeps its order after the deferred.
             deferred.extend(range(position, len(items)))
             break
-        topics = topic_lists[item]
-        if all(counts.get(topic, 0) < max_per_topic for topic in topics):
-            chosen.append(position)
-            for topic in topics:
-                counts[topic] = counts.get(topic, 0) + 1
+        # Plain loops, no generator: this runs for every ranked item of a feed.
+        for topic in topic_lists[item]:
+            if counts.get(topic, 0) >= max_per_topic:
+                deferred.append(position)
+                break
         else:
-            deferred.append(position)
+            chosen.append(position)
+            for topic in topic_lists[item]:
+                counts[topic] = counts.get(topic, 0) + 1
     return chosen + deferred
 
 

@@ -140,6 +140,14 @@ def reason_anchors(
     return anchors
 
 
+def _topics_read(catalogue, history_list: list[int], history_rows: np.ndarray) -> set:
+    if len(history_list) <= 32:
+        topic_lists = catalogue.topic_column_lists()
+        return {column for row in history_list for column in topic_lists[row]}
+    # A long history: one numpy read beats a Python loop over it.
+    return set(np.unique(catalogue.topic_columns_of(history_rows)).tolist())
+
+
 def feed_reasons(
     state: ServingState,
     rows: np.ndarray,
@@ -159,10 +167,7 @@ def feed_reasons(
     history_list = history_rows.tolist()
     read_sections = set(catalogue.section_ids[history_rows].tolist())
     topic_lists = catalogue.topic_column_lists()
-    if len(history_list) <= 32:
-        read_topics = {column for row in history_list for column in topic_lists[row]}
-    else:  # a long history: one numpy read beats a Python loop over it
-        read_topics = set(np.unique(catalogue.topic_columns_of(history_rows)).tolist())
+    read_topics: set[int] | None = None  # only an item with several topics asks
     topic_override = None
     if topic:
         topic_override = catalogue.topic_names[catalogue.topic_column(topic)]
@@ -187,8 +192,12 @@ def feed_reasons(
         strict=True,
     ):
         columns = topic_lists[row]
-        # Name a topic the reader follows when the item has several.
-        named = [column for column in columns if column in read_topics] or columns
+        named = columns
+        if len(columns) > 1:
+            # Name a topic the reader follows when the item has several.
+            if read_topics is None:
+                read_topics = _topics_read(catalogue, history_list, history_rows)
+            named = [column for column in columns if column in read_topics] or columns
         topic_name = catalogue.topic_names[named[0]] if named else "the news"
         if topic_override:
             topic_name = topic_override

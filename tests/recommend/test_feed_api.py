@@ -260,3 +260,107 @@ def test_the_fast_paths_json_is_the_bodys_dicts(fields, rf, settings):
         list(item) for item in expected["results"]
     ]
     assert len(parsed["results"]) == 8
+
+
+def _wsgi_get(path: str, query: dict, **headers) -> tuple[str, dict, bytes]:
+    """One request through the deployed WSGI application (cms/wsgi.py)."""
+    from django.test import RequestFactory
+
+    from cms.wsgi import application
+
+    environ = RequestFactory().get(path, query, **headers).environ
+    answer = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answer["status"] = status
+        answer["headers"] = {name.lower(): value for name, value in response_headers}
+
+    # As Django's test client does: the handler must not close the test
+    # transaction's connection.
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        result = application(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return answer["status"], answer["headers"], body
+
+
+def test_the_wsgi_application_answers_a_plain_feed_before_djangos_handler(
+    make_api_key, settings, monkeypatch
+):
+    # given: a trained world, an allowed front-end origin, impressions due at once
+    import json
+
+    from django.core.signals import request_started
+
+    from recommend.models import FeedImpression
+    from recommend.serving.impressions import impressions_flush
+
+    world_build(n_readers=40, n_events=1500)
+    settings.CORS_ALLOWED_ORIGINS = ["https://front.example"]
+    settings.RECOMMEND_IMPRESSIONS_FLUSH_SIZE = 1
+    impressions_flush()
+    _, key = make_api_key("feed:read")
+    started = []
+    request_started.connect(started.append)
+    try:
+        # when
+        status, headers, body = _wsgi_get(
+            "/api/v1/feed",
+            {"reader": "sim-1", "n": 5},
+            HTTP_AUTHORIZATION=f"Api-Key {key}",
+            HTTP_ORIGIN="https://front.example",
+        )
+    finally:
+        request_started.disconnect(started.append)
+    # then: answered without Django's handler, with what its stack would add
+    feed = json.loads(body)
+    assert status == "200 OK" and not started
+    assert headers["x-feed-source"] in {"list", "computed"}
+    assert headers["content-length"] == str(len(body))
+    assert headers["access-control-allow-origin"] == "https://front.example"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "private, no-store"
+    assert len(feed["results"]) == 5
+    assert FeedImpression.objects.filter(feed_id=feed["feed_id"]).exists()
+
+
+def test_the_wsgi_application_hands_what_it_declines_to_django_once(
+    make_api_key, monkeypatch
+):
+    # given: a bad key and a bad query, each tried by the fast path
+    from recommend.api.feeds import FeedRetrieveApi
+
+    world_build(n_readers=40, n_events=1500)
+    _, key = make_api_key("feed:read")
+    tried = []
+    plain = FeedRetrieveApi._plain_response
+
+    def counted(self, request):
+        tried.append(request.get_full_path())
+        return plain(self, request)
+
+    monkeypatch.setattr(FeedRetrieveApi, "_plain_response", counted)
+    # when
+    bad_key = _wsgi_get(
+        "/api/v1/feed", {"reader": "sim-1"}, HTTP_AUTHORIZATION="Api-Key nope.nope"
+    )
+    bad_query = _wsgi_get(
+        "/api/v1/feed",
+        {"reader": "sim-1", "n": "0"},
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    # then: the stack's documented JSON errors, the fast path tried once each
+    assert bad_key[0].startswith("401") or bad_key[0].startswith("403")
+    assert bad_query[0].startswith("400")
+    assert b'"error"' in bad_key[2] and b'"error"' in bad_query[2]
+    assert len(tried) == 2
