@@ -198,14 +198,19 @@ class ApiKeyThrottle(throttling.SimpleRateThrottle):
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
         counter = f"{key}_{window}"
-        if self.cache.add(counter, 1, timeout=self.duration + 1):
-            count = 1
-        else:
-            try:
-                count = self.cache.incr(counter)
-            except ValueError:  # expired between add and incr
-                self.cache.set(counter, 1, timeout=self.duration + 1)
+        # Increment first: every request of a window but its first is one
+        # increment (an add that fails, then an increment, cost twice that).
+        try:
+            count = self.cache.incr(counter)
+        except ValueError:  # the window's first request (or its counter expired)
+            if self.cache.add(counter, 1, timeout=self.duration + 1):
                 count = 1
+            else:  # another process started the window meanwhile
+                try:
+                    count = self.cache.incr(counter)
+                except ValueError:
+                    self.cache.set(counter, 1, timeout=self.duration + 1)
+                    count = 1
         return count <= self.num_requests
 
     def wait(self) -> float:

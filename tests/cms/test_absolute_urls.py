@@ -86,3 +86,36 @@ def test_v2_urls_name_the_port_of_a_real_server(
     assert servers[0]["url"] == live_server.url
     with urllib.request.urlopen(body["hero_image_renditions"]["thumbnail"]["full_url"]):
         pass  # the rendition loads from that address (200)
+
+
+def test_a_remembered_base_url_follows_the_proxy_settings_and_allowed_hosts(
+    rf, settings
+):
+    # given: the same headers under changing settings (base URLs are kept
+    # between requests, per headers and settings)
+    from django.core.exceptions import DisallowedHost
+
+    from cms.request_urls import request_base_url
+
+    settings.ALLOWED_HOSTS = ["10.0.0.5", "news.example.com"]
+    headers = {
+        "HTTP_HOST": "10.0.0.5:8000",
+        "HTTP_X_FORWARDED_HOST": "news.example.com",
+        "HTTP_X_FORWARDED_PROTO": "https",
+    }
+
+    def base() -> str:
+        return request_base_url(rf.get("/api/v1/feed", **headers))
+
+    # when / then: direct, then behind the proxy, then direct again
+    assert base() == "http://10.0.0.5:8000"
+    settings.USE_X_FORWARDED_HOST = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert base() == "https://news.example.com"
+    settings.USE_X_FORWARDED_HOST = False
+    settings.SECURE_PROXY_SSL_HEADER = None
+    assert base() == "http://10.0.0.5:8000"
+    # and a host no longer allowed is refused, though its base was remembered
+    settings.ALLOWED_HOSTS = ["news.example.com"]
+    with pytest.raises(DisallowedHost):
+        base()
