@@ -9,12 +9,12 @@ request that made it due: that request would pay for fifty.
 """
 
 import atexit
-import json
 import logging
 import os
 import threading
 import time
 
+import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
@@ -148,9 +148,9 @@ def _insert(batch: list[dict]) -> None:
             fields["reader_id"],
             fields["reader_external_id"],
             fields["model_version_id"],
-            json.dumps(fields["page_ids"]),
+            orjson.dumps(fields["page_ids"]).decode(),
             fields["offset"],
-            json.dumps(fields["filters"]),
+            orjson.dumps(fields["filters"]).decode(),
             adapt(fields["served_at"]),
         )
         for fields in batch
