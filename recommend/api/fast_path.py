@@ -8,6 +8,10 @@ path and gives the response what the skipped middleware would have given it
 (the host check, the shared request limits, the security and frame headers).
 Everything else, including any feed request the fast path declines (a bad key,
 a bad query, an error), goes down the normal stack, which answers as documented.
+
+Deployed (gunicorn on cms.wsgi), FeedFastPathApplication asks the same fast path
+one step earlier, before Django's handler; the middleware then only serves
+servers that call Django directly (the test client, runserver).
 """
 
 import logging
