@@ -131,7 +131,9 @@ def _feed_body(
 # written once per catalogue, media base and `fields`, around the two fields a
 # feed decides per request (score and reason).
 _STATIC_HEAD = ("id", "title", "url", "topics")
-_ITEM_JSON_MAX = 400_000  # memo entries per catalogue before it starts again
+# At most this many (fields, media base) kinds kept, each holding at most one
+# entry per live item: memory bounded by a few times the catalogue's cards.
+_ITEM_JSON_KINDS = 4
 
 
 def _item_parts(
@@ -158,18 +160,21 @@ def _results_json(feed, *, fields: tuple, base: str) -> list[orjson.Fragment]:
     """The page's items as JSON fragments: what _feed_body's dicts would give."""
     page = feed.page
     catalogue = page.catalogue
-    memo = catalogue.item_json
-    keys = [(fields, base, row) for row in page.rows]
-    parts = [memo.get(key) for key in keys]
+    # One dict per media base and fields, keyed by row (hashing a tuple of
+    # fields per item cost more than the lookup).
+    memo = catalogue.item_json.get((fields, base))
+    if memo is None:
+        if len(catalogue.item_json) >= _ITEM_JSON_KINDS:
+            catalogue.item_json.clear()  # rare (fields or hosts vary): start again
+        memo = catalogue.item_json[(fields, base)] = {}
+    parts = [memo.get(row) for row in page.rows]
     missing = [index for index, found in enumerate(parts) if found is None]
     if missing:
         rows = [page.rows[index] for index in missing]
         # Cards are read only for items written here for the first time.
         cards = item_cards(catalogue, rows) if fields_want_cards(fields) else None
-        if len(memo) + len(missing) > _ITEM_JSON_MAX:
-            memo.clear()
         for number, index in enumerate(missing):
-            parts[index] = memo[keys[index]] = _item_parts(
+            parts[index] = memo[page.rows[index]] = _item_parts(
                 catalogue,
                 page.rows[index],
                 page.item_ids[index],

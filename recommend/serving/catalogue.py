@@ -46,8 +46,8 @@ class Catalogue:
     # Row -> card data, filled on demand (recommend/serving/cards.py).
     cards: dict[int, dict] = field(default_factory=dict, repr=False)
     cards_warming: bool = field(default=False, repr=False)
-    # (media base URL, row) -> an item's JSON parts that do not change between
-    # requests (recommend/api/feeds.py).
+    # (fields, media base URL) -> {row: an item's JSON parts that do not change
+    # between requests} (recommend/api/feeds.py).
     item_json: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:

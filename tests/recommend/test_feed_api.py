@@ -364,3 +364,19 @@ def test_the_wsgi_application_hands_what_it_declines_to_django_once(
     assert bad_query[0].startswith("400")
     assert b'"error"' in bad_key[2] and b'"error"' in bad_query[2]
     assert len(tried) == 2
+
+
+def test_item_json_kept_for_a_few_kinds_of_fields_and_hosts_only():
+    # given: one feed written for six different `fields` values
+    from recommend.api.feeds import _ITEM_JSON_KINDS, _results_json
+    from recommend.serving.feeds import feed_for_reader
+
+    world_build(n_readers=40, n_events=1500)
+    feed = feed_for_reader(external_id="sim-1", n=5)
+    kinds = [("id", name) for name in ("title", "url", "topics", "score", "reason")]
+    kinds.append(("id", "title", "score"))
+    # when
+    written = [_results_json(feed, fields=fields, base="http://h") for fields in kinds]
+    # then: memory stays bounded, answers stay whole
+    assert len(feed.page.catalogue.item_json) <= _ITEM_JSON_KINDS
+    assert all(len(results) == 5 for results in written)
