@@ -7,6 +7,7 @@ from django.utils.encoding import iri_to_uri
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from cms.queries import query_lists
 from cms.request_urls import request_base_url
 
 
@@ -31,7 +32,7 @@ def _with_offset(request: HttpRequest, offset: int, name: str) -> str:
     give, without copying the query (a feed builds this on every request)."""
     pairs = []
     placed = False
-    for key, values in request.GET.lists():
+    for key, values in query_lists(request).items():
         if key != name:
             pairs.extend((key, value) for value in values)
         elif not placed:

@@ -1,7 +1,6 @@
 """Make sure nothing under /api/ answers with an HTML error page or a traceback."""
 
 import logging
-import re
 
 from django.core.exceptions import (
     PermissionDenied,
@@ -20,6 +19,7 @@ from cms.api_errors import (
     too_large_response,
 )
 from cms.limits import MAX_OFFSET, id_problem, max_body_bytes, text_problem
+from cms.queries import LONG_DIGITS, PLAIN_QUERY, query_value
 
 logger = logging.getLogger(__name__)
 
@@ -76,17 +76,9 @@ class ApiErrorMiddleware:
         return error_response(status_code=500, message="Internal server error.")
 
 
-# A query string of these characters only (no escapes, nothing past ASCII, no
-# controls) decodes to text with nothing for text_problem to find, and a run of
-# fewer than 19 digits is within the 64-bit id range: the common query (a feed's)
-# skips the per-parameter checks.
-_PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.~=&+,:/@!$'()*;-]*\Z")
-_LONG_DIGITS = re.compile(r"\d{19}")
-
-
 def _query_to_check(request: HttpRequest):
     query = request.META.get("QUERY_STRING", "")
-    if _PLAIN_QUERY.match(query) and not _LONG_DIGITS.search(query):
+    if PLAIN_QUERY.match(query) and not LONG_DIGITS.search(query):
         return ()
     return request.GET.lists()
 
@@ -117,7 +109,7 @@ def _request_refusal(request: HttpRequest) -> HttpResponse | None:
                     message=message,
                     details={name[:40]: [message]},
                 )
-    offset = request.GET.get("offset", "")
+    offset = query_value(request, "offset", "")
     if offset.isdigit() and int(offset) > MAX_OFFSET:
         message = f"'offset' is at most {MAX_OFFSET}: narrow the query instead."
         return error_response(

@@ -22,6 +22,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.utils.cache import patch_vary_headers
 
 from cms.middleware import _request_refusal
 
@@ -103,7 +104,12 @@ class FeedFastPathApplication:
             if response is not None:
                 from recommend.serving.impressions import impressions_flush_if_due
 
-                self.cors.add_response_headers(request, response)
+                if request.META.get("HTTP_ORIGIN"):
+                    self.cors.add_response_headers(request, response)
+                elif self.cors.is_enabled(request):
+                    # All add_response_headers does without an Origin header
+                    # (it would first build request.headers from every header).
+                    patch_vary_headers(response, ("origin",))
                 start_response(
                     f"{response.status_code} {response.reason_phrase}",
                     list(response.items()),

@@ -11,6 +11,7 @@ stores the list for the next request.
 
 import datetime
 import functools
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -165,7 +166,27 @@ def feed_id_new() -> str:
     insert: most of the cost of recording impressions at a few thousand feeds
     a second); the random part keeps ids unguessable and unique.
     """
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    return f"{time.time_ns() // 1_000_000:012x}{_random_part()}"
+
+
+# Random parts drawn from the OS a batch at a time: one system call per 64 feeds
+# instead of one per feed. Taken with list.pop (atomic under the GIL); emptied in
+# a forked child, which must not hand out its parent's remaining parts.
+_RANDOM_BATCH = 64
+_random_parts: list[str] = []
+os.register_at_fork(after_in_child=_random_parts.clear)
+
+
+def _random_part() -> str:
+    """20 hex digits (80 bits) from the OS's CSPRNG, never handed out twice."""
+    try:
+        return _random_parts.pop()
+    except IndexError:
+        block = secrets.token_hex(10 * _RANDOM_BATCH)
+        _random_parts.extend(
+            block[start : start + 20] for start in range(20, len(block), 20)
+        )
+        return block[:20]
 
 
 def _filter_mask(

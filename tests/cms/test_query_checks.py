@@ -1,11 +1,14 @@
 """The shared query checks skip only what cannot hold a problem."""
 
+import pytest
+from django.core.exceptions import TooManyFieldsSent
 from django.test import RequestFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cms.limits import id_problem, text_problem
 from cms.middleware import _query_to_check
+from cms.queries import query_lists, query_value
 
 PIECES = st.one_of(
     st.sampled_from(["reader=bench-1", "n=20", "&", "=", "+", "offset=40", "a;b"]),
@@ -48,3 +51,37 @@ def test_the_feeds_query_skips_and_an_escape_does_not(rf):
     assert list(_query_to_check(plain)) == []
     assert list(_query_to_check(escaped)) == [("reader", ["a\x00b"])]
     assert list(_query_to_check(long_id))
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(PIECES, max_size=8))
+def test_the_split_query_equals_djangos(pieces):
+    # given: any query string
+    query = "".join(pieces)
+    request = RequestFactory().get("/api/v1/feed")
+    request.META["QUERY_STRING"] = query
+    twin = RequestFactory().get("/api/v1/feed")
+    twin.META["QUERY_STRING"] = query
+    expected = dict(twin.GET.lists())
+    # when: read without building request.GET where it can be
+    lists = query_lists(request)
+    # then: the same names, values and order as Django's QueryDict
+    assert lists == expected
+    assert list(lists) == list(expected)
+    assert query_value(request, "reader") == request.GET.get("reader")
+
+
+def test_a_plain_query_is_split_without_building_request_get(rf, settings):
+    # given
+    request = rf.get("/api/v1/feed?reader=a&n=5&reader=b&empty=&flag")
+    # when
+    lists = query_lists(request)
+    # then
+    assert "GET" not in request.__dict__
+    assert lists == {"reader": ["a", "b"], "n": ["5"], "empty": [""], "flag": [""]}
+    assert query_value(request, "reader") == "b"
+    # and: past Django's field limit the QueryDict refuses, as it always did
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 2
+    crowded = rf.get("/api/v1/feed?a=1&b=2&c=3")
+    with pytest.raises(TooManyFieldsSent):
+        query_lists(crowded)

@@ -262,11 +262,17 @@ def test_the_fast_paths_json_is_the_bodys_dicts(fields, rf, settings):
     assert len(parsed["results"]) == 8
 
 
-def _wsgi_get(path: str, query: dict, **headers) -> tuple[str, dict, bytes]:
-    """One request through the deployed WSGI application (cms/wsgi.py)."""
+def _wsgi_get(
+    path: str, query: dict, *, django_only: bool = False, **headers
+) -> tuple[str, dict, bytes]:
+    """One request through the deployed WSGI application (cms/wsgi.py), or
+    with ``django_only`` through Django's handler that it wraps."""
     from django.test import RequestFactory
 
     from cms.wsgi import application
+
+    if django_only:
+        application = application.application
 
     environ = RequestFactory().get(path, query, **headers).environ
     answer = {}
@@ -380,3 +386,32 @@ def test_item_json_kept_for_a_few_kinds_of_fields_and_hosts_only():
     # then: memory stays bounded, answers stay whole
     assert len(feed.page.catalogue.item_json) <= _ITEM_JSON_KINDS
     assert all(len(results) == 5 for results in written)
+
+
+@pytest.mark.parametrize(
+    "origin", [None, "https://front.example", "https://other.example"]
+)
+def test_the_wsgi_application_gives_the_stacks_cors_headers(
+    make_api_key, settings, origin
+):
+    # given: a trained world, one allowed origin, a request with or without Origin
+    world_build(n_readers=40, n_events=1500)
+    settings.CORS_ALLOWED_ORIGINS = ["https://front.example"]
+    _, key = make_api_key("feed:read")
+    headers = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+    if origin:
+        headers["HTTP_ORIGIN"] = origin
+    query = {"reader": "sim-1", "n": 5}
+    # when: the WSGI application's fast answer, and the stack's (Django's handler,
+    # its middleware chain and CorsMiddleware in it)
+    _, fast, _ = _wsgi_get("/api/v1/feed", query, **headers)
+    _, stacked, _ = _wsgi_get("/api/v1/feed", query, django_only=True, **headers)
+    # then: the same CORS headers either way
+    cors = ("vary", "access-control-allow-origin", "access-control-expose-headers")
+    assert {name: fast.get(name) for name in cors} == {
+        name: stacked.get(name) for name in cors
+    }
+    assert fast["vary"] == "origin"
+    assert ("access-control-allow-origin" in fast) == (
+        origin == "https://front.example"
+    )

@@ -297,3 +297,30 @@ def test_feed_ids_are_unique_and_lead_with_the_time():
     assert all(re.fullmatch(r"[0-9a-f]{32}", feed_id) for feed_id in burst)
     assert later > max(burst)
     assert int(later[:12], 16) == pytest.approx(time.time() * 1000, abs=5000)
+
+
+def test_feed_ids_made_after_a_fork_differ_from_the_parents():
+    # given: a process that has drawn a batch of random parts (gunicorn forks its
+    # workers from a process that may have served feeds already)
+    import os
+
+    from recommend.serving.feeds import feed_id_new
+
+    feed_id_new()
+    read, write = os.pipe()
+    # when: a forked child and its parent each make their next ids
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(write, "".join(feed_id_new()[12:] for _ in range(3)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    reported = os.read(read, 1000).decode()
+    os.close(read)
+    child_parts = {reported[start : start + 20] for start in range(0, 60, 20)}
+    parent_parts = {feed_id_new()[12:] for _ in range(3)}
+    # then: no random part is handed out twice across the fork
+    assert len(child_parts) == 3
+    assert not child_parts & parent_parts
