@@ -161,6 +161,9 @@ else:
         # timeout). diskcache's 10 ms default drops the write silently when it
         # runs out, and a lost recent-events note breaks read-your-writes.
         "DATABASE_TIMEOUT": 2.0,
+        # One SQLite file: a feed's two keys are then read in one query
+        # (cms/caches.py). Its writes (lists, notes) are few next to its reads.
+        "SHARDS": 1,
         "OPTIONS": {"size_limit": 4 * 2**30},
     }
 
