@@ -164,7 +164,11 @@ else:
         # One SQLite file: a feed's two keys are then read in one query
         # (cms/caches.py). Its writes (lists, notes) are few next to its reads.
         "SHARDS": 1,
-        "OPTIONS": {"size_limit": 4 * 2**30},
+        # Read through a memory map of the whole file (SQLite's cap is 2 GiB),
+        # not 64 MiB: a feed's list is then read from the page cache shared by
+        # every worker, without a read() into each connection's own page cache
+        # (measured: a first read of a list 58 -> 30 us, a warm one 22 -> 19 us).
+        "OPTIONS": {"size_limit": 4 * 2**30, "sqlite_mmap_size": 2**31},
     }
 
 Q_CLUSTER = {

@@ -103,7 +103,13 @@ def _item_values(item) -> dict:
 
 
 def _feed_body(
-    feed, request, *, fields: tuple, offset: int, n: int, results: list | None = None
+    feed,
+    request,
+    *,
+    fields: tuple,
+    offset: int,
+    n: int,
+    results: list | orjson.Fragment | None = None,
 ) -> dict:
     base = media_base(request)
     next_url, previous_url = page_links(
@@ -157,8 +163,8 @@ def _item_parts(
     )
 
 
-def _results_json(feed, *, fields: tuple, base: str) -> list[orjson.Fragment]:
-    """The page's items as JSON fragments: what _feed_body's dicts would give."""
+def _results_json(feed, *, fields: tuple, base: str) -> orjson.Fragment:
+    """The page's items as one JSON array: what _feed_body's dicts would give."""
     page = feed.page
     catalogue = page.catalogue
     # One dict per media base and fields, keyed by row (hashing a tuple of
@@ -185,7 +191,7 @@ def _results_json(feed, *, fields: tuple, base: str) -> list[orjson.Fragment]:
             )
     score_field = "score" in fields
     reason_field = "reason" in fields
-    results = []
+    items = []
     for (head, tail), score, reason in zip(
         parts, page.scores, page.reasons, strict=True
     ):
@@ -193,8 +199,8 @@ def _results_json(feed, *, fields: tuple, base: str) -> list[orjson.Fragment]:
             head += b',"score":' + orjson.dumps(score)
         if reason_field:
             head += b',"reason":' + orjson.dumps(reason)
-        results.append(orjson.Fragment(head + tail))
-    return results
+        items.append(head + tail)
+    return orjson.Fragment(b"[" + b",".join(items) + b"]")
 
 
 def reader_erased_error(external_id: str) -> Gone:
