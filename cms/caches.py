@@ -34,7 +34,9 @@ class PersistentDiskCache(DjangoCache):
             return super().get_many(keys, version=version)  # a get writes too
         by_db_key = {}
         for key in keys:
-            db_key, raw = shard.disk.put(self.make_and_validate_key(key, version))
+            # make_key, not make_and_validate_key: as DjangoCache.get does (the
+            # memcached key warnings walk every character, for nothing here).
+            db_key, raw = shard.disk.put(self.make_key(key, version=version))
             if not raw:  # only str keys are stored raw; Django's keys are str
                 return super().get_many(keys, version=version)
             by_db_key[db_key] = key
