@@ -44,6 +44,11 @@ def query_lists(request: HttpRequest) -> dict[str, list[str]]:
     return lists
 
 
+def query_params(request: HttpRequest) -> dict[str, str]:
+    """Each query parameter's last value, as ``request.GET.get`` gives them."""
+    return {name: values[-1] for name, values in query_lists(request).items()}
+
+
 def query_value(request: HttpRequest, name: str, default=None):
     """The last value of a query parameter, as ``request.GET.get`` gives it."""
     values = query_lists(request).get(name)

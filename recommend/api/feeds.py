@@ -23,7 +23,7 @@ from cms.envelopes import list_envelope, list_envelope_serializer, page_links
 from cms.http_caching import PERSONAL, PublicCacheMixin
 from cms.models.api_keys import SCOPE_FEED_READ
 from cms.openapi import ErrorSerializer
-from cms.queries import query_lists
+from cms.queries import query_params
 from cms.reader_tokens import reader_of_request
 from recommend.api.cards import (
     CardFieldsSerializer,
@@ -302,9 +302,7 @@ class FeedRetrieveApi(APIView):
         throttled = SimpleNamespace(auth=api_key, META=request.META)
         if not all(t.allow_request(throttled, self) for t in self.get_throttles()):
             return None
-        query = _feed_query_plain(
-            {name: values[-1] for name, values in query_lists(request).items()}
-        )
+        query = _feed_query_plain(query_params(request))
         if query is None:
             return None
         fields = query.pop("fields")

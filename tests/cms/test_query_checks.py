@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from cms.limits import id_problem, text_problem
 from cms.middleware import _query_to_check
-from cms.queries import query_lists, query_value
+from cms.queries import query_lists, query_params, query_value
 
 PIECES = st.one_of(
     st.sampled_from(["reader=bench-1", "n=20", "&", "=", "+", "offset=40", "a;b"]),
@@ -72,6 +72,7 @@ def test_the_split_query_equals_djangos(pieces):
     assert lists == expected
     assert list(lists) == list(expected)
     assert query_value(request, "reader") == request.GET.get("reader")
+    assert query_params(request) == request.GET.dict()
 
 
 def test_a_plain_query_is_split_without_building_request_get(rf, settings):
